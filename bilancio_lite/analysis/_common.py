@@ -1,0 +1,196 @@
+"""Shared constants and small helpers for the post-processing library (spec §7, §8).
+
+Everything here is a pure function of its arguments. The constants name the vocabularies of the
+CSV files (§8.1–§8.5) so every analysis module groups, orders and joins the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: A pair (passive + active run) is identified by these columns (§6.2, §6.4). Use
+#: ``list(PAIR_KEYS)`` when passing them to pandas: a tuple would be read as one label.
+PAIR_KEYS: tuple[str, ...] = ("kappa", "concentration", "mu", "outside_mid_ratio", "seed")
+#: A grid cell is a pair without its replicate seed.
+CELL_KEYS: tuple[str, ...] = PAIR_KEYS[:-1]
+#: Columns carried by every row of every per-run file (§8).
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "run_id", "regime", "seed", "kappa", "concentration", "mu", "monotonicity",
+    "outside_mid_ratio", "n_traders", "face_value",
+)
+#: Pair parameters and pair metrics (§7.2) copied from comparison.csv into the per-run tables.
+PAIR_CONTEXT: tuple[str, ...] = PAIR_KEYS + (
+    "n_traders", "face_value", "delta_passive", "delta_active", "trading_effect",
+    "trading_relief_ratio", "effect_class", "stress_regime", "identical_default_set",
+)
+
+STRATEGIES: tuple[str, ...] = ("no_trade", "hold_to_maturity", "sell_before", "round_trip")  # §7.4
+EFFECT_CLASSES: tuple[str, ...] = ("improved", "unchanged", "worsened")  # §7.2
+STRESS_REGIMES: tuple[str, ...] = ("low", "medium", "catastrophic")  # §7.2
+BREADTHS: tuple[str, ...] = ("narrow", "middle", "broad")  # §7.2
+BUCKETS: tuple[str, ...] = ("short", "mid", "long")  # §2.4
+REGIMES: tuple[str, ...] = ("passive", "active")
+
+#: Short names accepted wherever a parameter is named.
+PARAM_ALIASES: dict[str, str] = {"rho": "outside_mid_ratio", "c": "concentration"}
+
+#: Columns with a natural (non-alphabetical) order; used by :func:`sort_frame`.
+ORDERS: dict[str, tuple[str, ...]] = {
+    "strategy": STRATEGIES,
+    "effect_class": EFFECT_CLASSES,
+    "stress_regime": STRESS_REGIMES,
+    "participation_breadth": BREADTHS,
+    "bucket": BUCKETS,
+    "regime": REGIMES,
+}
+
+_FLOAT_KEYS = ("kappa", "concentration", "mu", "outside_mid_ratio")
+
+
+def resolve_param(name: str) -> str:
+    """Map a short parameter name (``rho``, ``c``) to its column name."""
+    return PARAM_ALIASES.get(name, name)
+
+
+def as_list(by: str | Sequence[str] | None) -> list[str]:
+    """Normalise a grouping argument to a list of column names (aliases resolved)."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [resolve_param(by)]
+    return [resolve_param(b) for b in by]
+
+
+def require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise ``KeyError`` naming every missing column of ``what``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"{what} is missing column(s) {missing}; it has {list(df.columns)}")
+
+
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    """An empty frame with exactly ``columns``."""
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
+
+def as_bool(series: pd.Series) -> pd.Series:
+    """Coerce a column of ``True``/``False``/``1``/``0`` (strings or not) to real bools."""
+    if series.dtype == bool:
+        return series
+    mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
+               "": False, "nan": False, "none": False}
+    return series.map(lambda v: mapping[str(v).strip().lower()] if not isinstance(v, bool)
+                      else v).astype(bool)
+
+
+def norm_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """Cast the pair keys to float64 (parameters) and int64 (seed) so joins never miss."""
+    out = df.copy()
+    for k in _FLOAT_KEYS:
+        if k in out.columns:
+            out[k] = pd.to_numeric(out[k]).astype("float64")
+    if "seed" in out.columns:
+        out["seed"] = pd.to_numeric(out["seed"]).astype("int64")
+    return out
+
+
+def _order_key(series: pd.Series) -> pd.Series:
+    order = ORDERS.get(str(series.name))
+    if order is not None:
+        rank = {v: i for i, v in enumerate(order)}
+        return series.map(lambda v: rank.get(v, len(order)))
+    if series.name == "trader_id":
+        return series.map(trader_index)
+    return series
+
+
+def sort_frame(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Sort by ``keys`` using the natural orders of :data:`ORDERS`; reset the index."""
+    keys = [k for k in keys if k in df.columns]
+    if not keys or df.empty:
+        return df.reset_index(drop=True)
+    return df.sort_values(keys, key=_order_key, kind="mergesort").reset_index(drop=True)
+
+
+def trader_index(trader_id: object) -> int:
+    """``"H17"`` → 17 (used to order traders and find ring predecessors)."""
+    s = str(trader_id)
+    return int(s[1:]) if s[:1] == "H" and s[1:].isdigit() else -1
+
+
+def ratio(num, den, fill: float = 0.0):
+    """Elementwise ``num/den``, ``fill`` where ``den <= 0`` or is missing (e.g. 0 when face is 0)."""
+    num_a = np.asarray(num, dtype="float64")
+    den_a = np.asarray(den, dtype="float64")
+    ok = den_a > 0
+    out = np.full(np.broadcast(num_a, den_a).shape, fill, dtype="float64")
+    np.divide(num_a, den_a, out=out, where=ok)
+    if out.ndim == 0:
+        return float(out)
+    if isinstance(num, pd.Series):
+        return pd.Series(out, index=num.index)
+    if isinstance(den, pd.Series):
+        return pd.Series(out, index=den.index)
+    return out
+
+
+def regime_rows(df: pd.DataFrame, regime: str) -> pd.DataFrame:
+    """Rows of one regime, with normalised pair keys."""
+    require(df, ["regime"], "per-run table")
+    return norm_keys(df.loc[df["regime"] == regime])
+
+
+def pair_context(comparison: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The :data:`PAIR_CONTEXT` columns of comparison.csv (plus ``extra`` if present), one row per
+    pair, sorted by :data:`PAIR_KEYS`. Duplicate pairs raise ``ValueError``."""
+    require(comparison, PAIR_CONTEXT, "comparison")
+    cols = list(PAIR_CONTEXT) + [c for c in extra if c in comparison.columns and c not in PAIR_CONTEXT]
+    ctx = norm_keys(comparison[cols])
+    if "identical_default_set" in ctx and not ctx.empty:
+        ctx["identical_default_set"] = as_bool(ctx["identical_default_set"])
+    dup = ctx.duplicated(list(PAIR_KEYS))
+    if dup.any():
+        raise ValueError(f"comparison has {int(dup.sum())} duplicate pair(s) on {list(PAIR_KEYS)}")
+    return sort_frame(ctx, list(PAIR_KEYS))
+
+
+def with_liability_face(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """Repayment rows with a ``liability_face`` column (= ``n_tickets × S``, §8.2).
+
+    §8.2's ``face_value`` column clashes with the identity column ``face_value`` (= S), so the
+    liability face is recomputed from ``n_tickets`` and the pair's ticket face S taken from
+    comparison.csv. If the rows already carry ``liability_face`` it is used as is.
+    """
+    rep = norm_keys(repayments)
+    if "liability_face" in rep.columns:
+        return rep
+    require(rep, list(PAIR_KEYS) + ["n_tickets"], "repayments")
+    s = norm_keys(comparison[list(PAIR_KEYS) + ["face_value"]]).rename(columns={"face_value": "_S"})
+    rep = rep.merge(s, on=list(PAIR_KEYS), how="left", validate="many_to_one")
+    rep["liability_face"] = rep["n_tickets"].astype("float64") * rep["_S"]
+    return rep.drop(columns="_S")
+
+
+def customer_trades(trades: pd.DataFrame) -> pd.DataFrame:
+    """Active-run customer trades (re-homing transfers between market makers excluded, §8.1)."""
+    act = regime_rows(trades, "active")
+    require(act, ["kind"], "trades")
+    return act.loc[act["kind"] == "customer"]
+
+
+def class_counts(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts of improved/unchanged/worsened pairs per group (columns ``n_<class>``)."""
+    counts = (df.groupby(by + ["effect_class"], dropna=False).size()
+              .unstack("effect_class").reindex(columns=list(EFFECT_CLASSES)).fillna(0).astype("int64"))
+    counts.columns = [f"n_{c}" for c in counts.columns]
+    return counts.reset_index()
+
+
+def fmt_value(v: object) -> str:
+    """Short human form of a parameter value for takeaway sentences."""
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return str(v)

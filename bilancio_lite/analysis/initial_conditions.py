@@ -1,0 +1,218 @@
+"""Strategies and outcomes vs traders' initial conditions (spec §8.6 E).
+
+:func:`trader_initial_conditions` builds aggregate/trader_initial_conditions.csv, one row per
+(pair, trader). What the four CSVs determine is derived from passive cycle-1 repayment rows (in the
+passive run nobody trades, so holdings at the first settlement are the initial holdings, §2.6):
+
+- ``own_due_day`` = T_i, the trader's cycle-1 ``maturity_day``; ``debtor_due_day`` = T_{i-1}, that of
+  its ring debtor H_{i-1} (H_N for H_1);
+- ``init_liability_face`` = ``n_tickets × S`` of its cycle-1 row;
+- ``init_claims_face`` = the debtor's cycle-1 ``face_held_by_traders`` (all ring tickets of
+  H_{i-1} are held by H_i until then).
+
+Initial cash is not in the CSVs: pass ``initial_traders`` (columns ``trader_id, init_cash,
+init_liability_face, init_claims_face, own_due_day, debtor_due_day`` + pair keys) to supply it; its
+non-missing values take precedence over the derived ones. Missing features stay NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    PAIR_KEYS, STRATEGIES, as_list, empty_frame, norm_keys, pair_context, ratio, require,
+    sort_frame, trader_index, with_liability_face,
+)
+
+CASH_DEBT_EDGES: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, np.inf)
+CASH_DEBT_LABELS: tuple[str, ...] = ("[0, 0.25)", "[0.25, 0.5)", "[0.5, 1)", "[1, 2)", "[2, inf)")
+TERCILE_LABELS: tuple[str, ...] = ("low", "mid", "high")
+MISMATCH_LABELS: tuple[str, ...] = ("<0", "=0", ">0")
+BIN_ORDERS: dict[str, tuple[str, ...]] = {
+    "cash_debt_bin": CASH_DEBT_LABELS, "claims_tercile": TERCILE_LABELS,
+    "mismatch_sign": MISMATCH_LABELS}
+INITIAL_FEATURES: tuple[str, ...] = (
+    "init_cash", "init_liability_face", "init_claims_face", "own_due_day", "debtor_due_day")
+
+TRADER_COLUMNS: list[str] = [
+    *PAIR_KEYS, "trader_id", *INITIAL_FEATURES, "init_cash_debt_ratio", "maturity_mismatch",
+    "net_position", "defaulted_passive", "defaulted_active", "default_day_passive",
+    "default_day_active", "used_dealer", "buy_count", "sell_count", "n_liabilities_active",
+    "face_active", *[f"face_{s}" for s in STRATEGIES], "cash_debt_bin", "claims_tercile",
+    "mismatch_sign"]
+SUMMARY_VALUE_COLUMNS: list[str] = [
+    "n_traders", "dealer_usage_rate", *[f"share_{s}" for s in STRATEGIES], "default_rate_passive",
+    "default_rate_active", "n_rescued", "n_harmed"]
+
+
+def _derived_features(rep: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
+    pk = list(PAIR_KEYS)
+    c1 = rep.loc[rep["cycle"] == 1]
+    # Due days are identical in both regimes; holdings are initial only in the passive run.
+    c1 = c1.assign(_pref=(c1["regime"] != "passive").astype(int)).sort_values(
+        pk + ["trader_id", "_pref"], kind="mergesort")
+    first = c1.drop_duplicates(pk + ["trader_id"], keep="first")
+    own = first[pk + ["trader_id", "maturity_day", "liability_face"]].rename(
+        columns={"maturity_day": "own_due_day", "liability_face": "init_liability_face"})
+    held = first.loc[first["regime"] == "passive", pk + ["trader_id", "face_held_by_traders"]]
+    own = own.merge(held, on=pk + ["trader_id"], how="left")
+    own = own.merge(ctx[pk + ["n_traders"]], on=pk, how="left")
+    idx = own["trader_id"].map(trader_index)
+    n = own["n_traders"].astype("int64")
+    own["_debtor"] = ["H" + str((i - 2) % k + 1) for i, k in zip(idx, n)]
+    debtor = own[pk + ["trader_id", "own_due_day", "face_held_by_traders"]].rename(
+        columns={"trader_id": "_debtor", "own_due_day": "debtor_due_day",
+                 "face_held_by_traders": "init_claims_face"})
+    own = own.drop(columns=["face_held_by_traders", "n_traders"]).merge(
+        debtor, on=pk + ["_debtor"], how="left")
+    return own.drop(columns="_debtor")
+
+
+def _regime_outcomes(rep: pd.DataFrame, regime: str) -> pd.DataFrame:
+    pk = list(PAIR_KEYS)
+    r = rep.loc[rep["regime"] == regime]
+    r = r.assign(_d=r["outcome"] == "defaulted", _dday=r["maturity_day"].where(r["outcome"] == "defaulted"))
+    return (r.groupby(pk + ["trader_id"])
+            .agg(**{f"defaulted_{regime}": ("_d", "any"), f"default_day_{regime}": ("_dday", "min")})
+            .reset_index())
+
+
+def _active_usage(rep: pd.DataFrame) -> pd.DataFrame:
+    pk = list(PAIR_KEYS)
+    a = rep.loc[rep["regime"] == "active"]
+    a = a.assign(_used=(a["buy_count"] + a["sell_count"]) > 0,
+                 **{f"face_{s}": a["liability_face"].where(a["strategy"] == s, 0.0) for s in STRATEGIES})
+    return (a.groupby(pk + ["trader_id"])
+            .agg(used_dealer=("_used", "any"), buy_count=("buy_count", "sum"),
+                 sell_count=("sell_count", "sum"), n_liabilities_active=("_used", "size"),
+                 face_active=("liability_face", "sum"),
+                 **{f"face_{s}": (f"face_{s}", "sum") for s in STRATEGIES})
+            .reset_index())
+
+
+def cash_debt_bin(ratio_values) -> pd.Series:
+    """§8.6 E bins [0, .25), [.25, .5), [.5, 1), [1, 2), [2, ∞); NaN / negative → missing."""
+    x = pd.Series(ratio_values, dtype="float64")
+    return pd.cut(x, list(CASH_DEBT_EDGES), labels=list(CASH_DEBT_LABELS), right=False).astype(object)
+
+
+def claims_tercile(values) -> pd.Series:
+    """Terciles over all given values (the whole sweep): ``low`` ≤ q(1/3) < ``mid`` ≤ q(2/3) <
+    ``high`` (linear-interpolated quantiles; equal values share a bin)."""
+    x = pd.Series(values, dtype="float64")
+    out = pd.Series([None] * len(x), index=x.index, dtype=object)
+    if x.notna().sum() == 0:
+        return out
+    q1, q2 = np.nanquantile(x, [1 / 3, 2 / 3])
+    out[x <= q1] = "low"
+    out[(x > q1) & (x <= q2)] = "mid"
+    out[x > q2] = "high"
+    return out
+
+
+def mismatch_sign(values) -> pd.Series:
+    """``<0`` / ``=0`` / ``>0`` of ``maturity_mismatch`` (missing stays missing)."""
+    x = pd.Series(values, dtype="float64")
+    out = pd.Series([None] * len(x), index=x.index, dtype=object)
+    out[x < 0] = "<0"
+    out[x == 0] = "=0"
+    out[x > 0] = ">0"
+    return out
+
+
+def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame,
+                              initial_traders: pd.DataFrame | None = None) -> pd.DataFrame:
+    """aggregate/trader_initial_conditions.csv (§8.6 E): one row per (pair, trader) with
+    :data:`TRADER_COLUMNS`.
+
+    ``init_cash_debt_ratio = init_cash / init_liability_face``; ``maturity_mismatch =
+    debtor_due_day − own_due_day`` (> 0: paid after paying); ``net_position = init_cash +
+    init_claims_face − init_liability_face`` (equity at face, §2.6). Outcomes come from repayment
+    rows: ``defaulted_*`` / ``default_day_*`` per regime; ``used_dealer``, trade counts and the
+    strategy face ``face_<s>`` from the active rows (trades inside matured windows).
+    """
+    pk = list(PAIR_KEYS)
+    require(repayments, pk + ["regime", "trader_id", "cycle", "maturity_day", "outcome",
+                              "face_held_by_traders", "buy_count", "sell_count", "strategy"],
+            "repayments")
+    ctx = pair_context(comparison)
+    rep = with_liability_face(repayments, comparison)
+    rep = rep.merge(ctx[pk], on=pk, how="inner")
+    init = None
+    if initial_traders is not None:
+        require(initial_traders, pk + ["trader_id", *INITIAL_FEATURES], "initial_traders")
+        init = norm_keys(initial_traders[pk + ["trader_id", *INITIAL_FEATURES]])
+        init = init.merge(ctx[pk], on=pk, how="inner")
+    ids = [rep[pk + ["trader_id"]]] + ([init[pk + ["trader_id"]]] if init is not None else [])
+    base = pd.concat(ids, ignore_index=True).drop_duplicates()
+    if base.empty:
+        return empty_frame(TRADER_COLUMNS)
+
+    out = base.merge(_derived_features(rep, ctx), on=pk + ["trader_id"], how="left")
+    out["init_cash"] = np.nan
+    if init is not None:
+        out = out.merge(init.rename(columns={f: f"_given_{f}" for f in INITIAL_FEATURES}),
+                        on=pk + ["trader_id"], how="left")
+        for f in INITIAL_FEATURES:
+            out[f] = out[f"_given_{f}"].astype("float64").combine_first(out[f].astype("float64"))
+            out = out.drop(columns=f"_given_{f}")
+    for f in INITIAL_FEATURES:
+        out[f] = out[f].astype("float64")
+
+    for regime in ("passive", "active"):
+        out = out.merge(_regime_outcomes(rep, regime), on=pk + ["trader_id"], how="left")
+        out[f"defaulted_{regime}"] = out[f"defaulted_{regime}"].fillna(False).astype(bool)
+        out[f"default_day_{regime}"] = out[f"default_day_{regime}"].astype("float64")
+    out = out.merge(_active_usage(rep), on=pk + ["trader_id"], how="left")
+    out["used_dealer"] = out["used_dealer"].fillna(False).astype(bool)
+    for c in ("buy_count", "sell_count", "n_liabilities_active"):
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ["face_active", *[f"face_{s}" for s in STRATEGIES]]:
+        out[c] = out[c].fillna(0.0).astype("float64")
+
+    out["init_cash_debt_ratio"] = ratio(out["init_cash"], out["init_liability_face"], np.nan)
+    out["maturity_mismatch"] = out["debtor_due_day"] - out["own_due_day"]
+    out["net_position"] = out["init_cash"] + out["init_claims_face"] - out["init_liability_face"]
+    out["cash_debt_bin"] = cash_debt_bin(out["init_cash_debt_ratio"]).to_numpy()
+    out["claims_tercile"] = claims_tercile(out["init_claims_face"]).to_numpy()
+    out["mismatch_sign"] = mismatch_sign(out["maturity_mismatch"]).to_numpy()
+    return sort_frame(out[TRADER_COLUMNS], pk + ["trader_id"])
+
+
+def initial_conditions_summary(table: pd.DataFrame,
+                               by: str | Sequence[str] = "cash_debt_bin") -> pd.DataFrame:
+    """Per bin of :func:`trader_initial_conditions` (§8.6 E): ``n_traders``, ``dealer_usage_rate``
+    (share of traders with ``used_dealer``), face-weighted strategy mix ``share_<s>`` (0 if no
+    face), ``default_rate_passive`` / ``default_rate_active`` (share of the same traders defaulting
+    without / with the dealer), ``n_rescued`` (defaulted only in passive) and ``n_harmed`` (only in
+    active). Traders with a missing bin are left out; only observed bins appear, in bin order."""
+    keys = as_list(by)
+    if table.empty:
+        return empty_frame(keys + SUMMARY_VALUE_COLUMNS)
+    require(table, keys, "trader_initial_conditions table")
+    t = table.dropna(subset=keys)
+    if t.empty:
+        return empty_frame(keys + SUMMARY_VALUE_COLUMNS)
+    t = t.assign(_rescued=t["defaulted_passive"] & ~t["defaulted_active"],
+                 _harmed=t["defaulted_active"] & ~t["defaulted_passive"])
+    out = (t.groupby(keys)
+           .agg(n_traders=("trader_id", "size"), dealer_usage_rate=("used_dealer", "mean"),
+                default_rate_passive=("defaulted_passive", "mean"),
+                default_rate_active=("defaulted_active", "mean"),
+                n_rescued=("_rescued", "sum"), n_harmed=("_harmed", "sum"),
+                face_active=("face_active", "sum"),
+                **{f"_f_{s}": (f"face_{s}", "sum") for s in STRATEGIES})
+           .reset_index())
+    for s in STRATEGIES:
+        out[f"share_{s}"] = ratio(out[f"_f_{s}"], out["face_active"])
+    for c in ("n_rescued", "n_harmed"):
+        out[c] = out[c].astype("int64")
+    out = out[keys + SUMMARY_VALUE_COLUMNS]
+    orders = {k: BIN_ORDERS[k] for k in keys if k in BIN_ORDERS}
+    if orders:
+        out = out.sort_values(keys, key=lambda s: s.map({v: i for i, v in enumerate(orders[s.name])})
+                              if s.name in orders else s, kind="mergesort")
+    return out.reset_index(drop=True)

@@ -1,0 +1,128 @@
+"""Reading a finished sweep's CSVs and writing the §8.6 aggregate tables.
+
+Layout (conventions, "Outputs"; spec §8): ``<sweep>/{passive,active}/runs/<run_id>/<name>.csv`` for
+the per-run files of §8.1–§8.4 and ``<sweep>/aggregate/comparison.csv`` for §8.5. The per-run files
+are concatenated over runs on first access and cached on the :class:`SweepData` object.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from ._common import as_bool
+
+#: Per-run file names (without ``.csv``) of §8.1–§8.4.
+RUN_FILES: dict[str, str] = {
+    "trades": "trades",
+    "repayments": "repayment_events",
+    "inventory": "inventory_timeseries",
+    "system_state": "system_state_timeseries",
+}
+
+#: Boolean columns per file; CSV readers may return them as strings when a file is header-only.
+BOOL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "trades": ("hit_inventory_limit", "is_liquidity_driven"),
+    "repayment_events": ("held_matching_maturity", "ended_holding", "many_round_trips", "used_dealer"),
+    "inventory_timeseries": ("is_at_zero", "hit_limit_this_step", "vbt_used_this_step"),
+    "system_state_timeseries": (),
+    "comparison": ("identical_default_set", "rollover", "invest"),
+}
+
+_STR_COLUMNS = ("run_id", "regime", "trader_id", "buyer_id", "seller_id", "issuer_id", "liability_id")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={c: str for c in _STR_COLUMNS})
+
+
+def _coerce(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    for c in BOOL_COLUMNS.get(name, ()):
+        if c in df.columns:
+            df[c] = as_bool(df[c])
+    return df
+
+
+@dataclass
+class SweepData:
+    """The CSVs of one sweep folder, read lazily and cached (§8.1–§8.5).
+
+    Attributes are DataFrames: ``comparison`` (aggregate/comparison.csv), ``trades``,
+    ``repayments``, ``inventory`` and ``system_state`` (each concatenated over both regimes' runs).
+    """
+
+    sweep_dir: Path
+
+    def _run_table(self, key: str) -> pd.DataFrame:
+        name = RUN_FILES[key]
+        paths = []
+        for regime in ("passive", "active"):
+            paths += sorted((self.sweep_dir / regime / "runs").glob(f"*/{name}.csv"))
+        if not paths:
+            raise FileNotFoundError(
+                f"no {name}.csv found under {self.sweep_dir}/{{passive,active}}/runs/*/")
+        frames = [_read_csv(p) for p in paths]
+        nonempty = [f for f in frames if not f.empty]
+        df = pd.concat(nonempty, ignore_index=True) if nonempty else frames[0]
+        return _coerce(df, name)
+
+    @cached_property
+    def comparison(self) -> pd.DataFrame:
+        path = self.sweep_dir / "aggregate" / "comparison.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"comparison table not found: {path}")
+        return _coerce(_read_csv(path), "comparison")
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        return self._run_table("trades")
+
+    @cached_property
+    def repayments(self) -> pd.DataFrame:
+        return self._run_table("repayments")
+
+    @cached_property
+    def inventory(self) -> pd.DataFrame:
+        return self._run_table("inventory")
+
+    @cached_property
+    def system_state(self) -> pd.DataFrame:
+        return self._run_table("system_state")
+
+
+def load_sweep(sweep_dir: str | os.PathLike) -> SweepData:
+    """Open a finished sweep folder. Files are read on first attribute access.
+
+    Raises ``FileNotFoundError`` naming the folder if it does not exist; a missing file raises
+    ``FileNotFoundError`` naming that file when its attribute is first read.
+    """
+    path = Path(sweep_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"sweep folder not found: {path}")
+    return SweepData(path)
+
+
+def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Path:
+    """Write ``df`` to ``<sweep>/aggregate/<name>.csv`` atomically (temp file + ``os.replace``),
+    without the index, and return the path (§8.6)."""
+    stem = name[:-4] if name.endswith(".csv") else name
+    if not stem or "/" in stem or os.sep in stem:
+        raise ValueError(f"table name must be a plain file name, got {name!r}")
+    folder = Path(sweep_dir) / "aggregate"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stem}.csv"
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            df.to_csv(fh, index=False)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target

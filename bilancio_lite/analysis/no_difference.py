@@ -1,0 +1,128 @@
+""""No-difference" diagnostics for pairs whose effect class is ``unchanged`` (spec §8.6 C).
+
+Hypotheses (§8.6 C):
+- H1 little trading: ``trader_dealer_trade_count = 0`` or ``total_face_traded < 0.01·F0`` with
+  ``F0 = S × initial_tickets`` (§7.1);
+- H2 defaulters never traded: ``n_defaulters_active > 0`` and ``n_defaulters_that_traded = 0``;
+- H3 healthy traders trade: more than 50% of traded face comes from traders that default in
+  neither regime (false when nothing was traded).
+"Traded" means the trader was the customer of at least one active-run customer trade (trades.csv).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    PAIR_KEYS, customer_trades, empty_frame, norm_keys, pair_context, regime_rows, require,
+    sort_frame,
+)
+from .usage import inventory_stats
+
+NO_DIFFERENCE_COLUMNS: list[str] = list(PAIR_KEYS) + [
+    "identical_default_set", "trader_dealer_trade_count", "total_face_traded", "n_defaulters_active",
+    "n_defaulters_that_traded", "dealer_empty_fraction", "dealer_never_used", "zero_default_pair",
+    "H1_little_trading", "H2_defaulters_never_traded", "H3_healthy_traders_trade"]
+HYPOTHESES: dict[str, str] = {
+    "H1_little_trading": "there is simply very little trading",
+    "H2_defaulters_never_traded": "traders who default never trade with the dealer",
+    "H3_healthy_traders_trade": "the dealer trades mostly with healthy traders",
+}
+SHARE_COLUMNS: list[str] = ["hypothesis", "description", "n_holds", "n_pairs", "share",
+                            "explains_most"]
+_BOOL_COLUMNS = ("identical_default_set", "dealer_never_used", "zero_default_pair",
+                 "H1_little_trading", "H2_defaulters_never_traded", "H3_healthy_traders_trade")
+
+
+def _defaulters(repayments: pd.DataFrame, regime: str) -> pd.DataFrame:
+    rep = regime_rows(repayments, regime)
+    rep = rep.loc[rep["outcome"] == "defaulted", list(PAIR_KEYS) + ["trader_id"]]
+    return rep.drop_duplicates()
+
+
+def no_difference_pairs(comparison: pd.DataFrame, trades: pd.DataFrame, repayments: pd.DataFrame,
+                        inventory: pd.DataFrame) -> pd.DataFrame:
+    """aggregate/no_difference_pairs.csv (§8.6 C): one row per ``unchanged`` pair with
+    :data:`NO_DIFFERENCE_COLUMNS` (pair keys + the columns and hypotheses listed in §8.6 C)."""
+    pk = list(PAIR_KEYS)
+    ctx = pair_context(comparison, extra=["initial_tickets", "delta_passive"])
+    require(ctx, ["initial_tickets"], "comparison")
+    require(trades, pk + ["regime", "kind", "route", "face", "trader_id", "buyer_type",
+                          "seller_type"], "trades")
+    require(repayments, pk + ["regime", "trader_id", "outcome"], "repayments")
+    ctx = ctx.loc[ctx["effect_class"] == "unchanged"]
+    if ctx.empty:
+        out = empty_frame(NO_DIFFERENCE_COLUMNS)
+        for c in _BOOL_COLUMNS:
+            out[c] = out[c].astype(bool)
+        return out
+
+    cust = customer_trades(trades)
+    cust = cust.loc[(cust["buyer_type"] == "trader") | (cust["seller_type"] == "trader")]
+    per_trader = (cust.groupby(pk + ["trader_id"])
+                  .agg(_n=("kind", "size"), _face=("face", "sum"),
+                       _interior=("route", lambda r: int((r == "interior").sum())))
+                  .reset_index())
+    trade_tot = (per_trader.groupby(pk)
+                 .agg(trader_dealer_trade_count=("_n", "sum"), total_face_traded=("_face", "sum"),
+                      _interior=("_interior", "sum"))
+                 .reset_index())
+
+    d_act = _defaulters(repayments, "active")
+    d_pas = _defaulters(repayments, "passive")
+    n_def = d_act.groupby(pk).size().rename("n_defaulters_active").reset_index()
+    traded_def = d_act.merge(per_trader[pk + ["trader_id"]], on=pk + ["trader_id"], how="inner")
+    n_def_tr = traded_def.groupby(pk).size().rename("n_defaulters_that_traded").reset_index()
+    any_def = pd.concat([d_act, d_pas], ignore_index=True).drop_duplicates()
+    any_def["_defaulted_somewhere"] = True
+    pt = per_trader.merge(any_def, on=pk + ["trader_id"], how="left")
+    pt["_healthy_face"] = pt["_face"].where(pt["_defaulted_somewhere"].isna(), 0.0)
+    healthy = pt.groupby(pk)["_healthy_face"].sum().reset_index()
+
+    # Interior trades in the (possibly empty) per-trader table include trader customers only; the
+    # "never used" test counts every customer interior trade.
+    all_cust = customer_trades(trades)
+    interior = (all_cust.assign(_i=all_cust["route"] == "interior").groupby(pk)["_i"].sum()
+                .rename("_any_interior").reset_index())
+    inv = inventory_stats(inventory)[pk + ["dealer_empty_fraction"]]
+
+    out = ctx[pk + ["identical_default_set", "delta_passive", "face_value", "initial_tickets"]]
+    for part in (trade_tot, n_def, n_def_tr, healthy, interior, inv):
+        out = out.merge(norm_keys(part), on=pk, how="left")
+    for c in ("trader_dealer_trade_count", "n_defaulters_active", "n_defaulters_that_traded",
+              "_any_interior"):
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ("total_face_traded", "_healthy_face"):
+        out[c] = out[c].fillna(0.0).astype("float64")
+    f0 = out["face_value"].astype("float64") * out["initial_tickets"].astype("float64")
+    out["dealer_never_used"] = out["_any_interior"] == 0
+    out["zero_default_pair"] = out["delta_passive"] == 0
+    out["H1_little_trading"] = (out["trader_dealer_trade_count"] == 0) | (
+        out["total_face_traded"] < 0.01 * f0)
+    out["H2_defaulters_never_traded"] = (out["n_defaulters_active"] > 0) & (
+        out["n_defaulters_that_traded"] == 0)
+    out["H3_healthy_traders_trade"] = (out["total_face_traded"] > 0) & (
+        out["_healthy_face"] > 0.5 * out["total_face_traded"])
+    for c in _BOOL_COLUMNS:
+        out[c] = out[c].astype(bool)
+    return sort_frame(out[NO_DIFFERENCE_COLUMNS], pk)
+
+
+def hypothesis_shares(table: pd.DataFrame) -> pd.DataFrame:
+    """Share of unchanged pairs for which each hypothesis holds (§8.6 C).
+
+    One row per hypothesis (H1, H2, H3, always present) with ``n_holds``, ``n_pairs``, ``share``
+    (NaN when there are no unchanged pairs) and ``explains_most`` (true for the hypothesis with the
+    largest positive share; ties are all true).
+    """
+    n = len(table)
+    rows = []
+    for h, desc in HYPOTHESES.items():
+        held = int(table[h].astype(bool).sum()) if n else 0
+        rows.append({"hypothesis": h, "description": desc, "n_holds": held, "n_pairs": n,
+                     "share": held / n if n else np.nan})
+    out = pd.DataFrame(rows, columns=SHARE_COLUMNS[:-1])
+    best = out["n_holds"].max()
+    out["explains_most"] = (out["n_holds"] == best) & (best > 0)
+    return out

@@ -1,0 +1,236 @@
+"""Strategy outcomes (spec §8.6 A, labels of §7.4) and traded vs never-traded liabilities.
+
+All tables are built from active-run repayment rows (§8.2); passive rows are all ``no_trade`` by
+construction. Face is liability face ``n_tickets × S``. Rates are face-weighted and are 0 when the
+face in the denominator is 0 (§8.6 A).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    CELL_KEYS, PAIR_CONTEXT, PAIR_KEYS, STRATEGIES, as_list, empty_frame, pair_context, ratio,
+    regime_rows, require, sort_frame, with_liability_face,
+)
+
+_PER_STRATEGY = ("count", "face", "default_count", "default_face", "default_rate", "face_share")
+
+#: Columns of :func:`strategy_outcomes_by_run`.
+BY_RUN_COLUMNS: list[str] = (
+    list(PAIR_CONTEXT) + ["active_run_id", "total_liabilities", "total_face_value",
+                          "default_face_total", "default_rate_total"]
+    + [f"{m}_{s}" for s in STRATEGIES for m in _PER_STRATEGY]
+)
+OVERALL_COLUMNS: list[str] = list(CELL_KEYS) + [
+    "strategy", "n_runs", "total_face", "default_face", "default_rate", "runs_using_strategy",
+    "mean_trading_effect"]
+CUT_VALUE_COLUMNS: list[str] = [
+    "strategy", "n_runs", "runs_using_strategy", "face", "face_share", "default_face", "default_rate"]
+CORRELATION_COLUMNS: list[str] = ["strategy", "n_runs", "pearson_r", "spearman_r"]
+TRADED_VALUE_COLUMNS: list[str] = [
+    "traded_liabilities", "traded_face", "traded_default_face", "traded_default_rate",
+    "untraded_liabilities", "untraded_face", "untraded_default_face", "untraded_default_rate",
+    "rate_difference"]
+
+_REP_COLUMNS = list(PAIR_KEYS) + ["regime", "trader_id", "n_tickets", "outcome", "strategy"]
+
+
+def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    require(repayments, [c for c in _REP_COLUMNS if c != "n_tickets"], "repayments")
+    rep = with_liability_face(regime_rows(repayments, "active"), comparison)
+    bad = set(rep["strategy"].dropna().unique()) - set(STRATEGIES)
+    if bad or rep["strategy"].isna().any():
+        raise ValueError(f"unknown strategy label(s) {sorted(map(str, bad))}; expected {STRATEGIES}")
+    rep["is_default"] = rep["outcome"] == "defaulted"
+    rep["default_face"] = rep["liability_face"].where(rep["is_default"], 0.0)
+    return rep
+
+
+def strategy_outcomes_by_run(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """aggregate/strategy_outcomes_by_run.csv (§8.6 A): one row per pair (active run).
+
+    Columns: :data:`PAIR_CONTEXT`, ``active_run_id``, ``total_liabilities``, ``total_face_value``,
+    ``default_face_total``, ``default_rate_total`` and for each strategy s ``count_s``,
+    ``face_s``, ``default_count_s``, ``default_face_s``, ``default_rate_s`` (0 if ``face_s`` is 0)
+    and ``face_share_s`` (= ``face_s/total_face_value``, 0 if no face).
+    """
+    ctx = pair_context(comparison, extra=["active_run_id"])
+    if "active_run_id" not in ctx.columns:
+        ctx["active_run_id"] = None
+    if ctx.empty:
+        return empty_frame(BY_RUN_COLUMNS)
+    rep = _active_repayments(repayments, comparison)
+    pk = list(PAIR_KEYS)
+    per = (rep.groupby(pk + ["strategy"])
+           .agg(count=("strategy", "size"), face=("liability_face", "sum"),
+                default_count=("is_default", "sum"), default_face=("default_face", "sum"))
+           .unstack("strategy"))
+    wide = pd.DataFrame(index=per.index)
+    for s in STRATEGIES:
+        for m in ("count", "face", "default_count", "default_face"):
+            wide[f"{m}_{s}"] = per[(m, s)] if (m, s) in per.columns else 0
+    out = ctx.merge(wide.reset_index(), on=pk, how="left")
+    for s in STRATEGIES:
+        for m in ("count", "default_count"):
+            out[f"{m}_{s}"] = out[f"{m}_{s}"].fillna(0).astype("int64")
+        for m in ("face", "default_face"):
+            out[f"{m}_{s}"] = out[f"{m}_{s}"].fillna(0.0).astype("float64")
+    out["total_liabilities"] = sum(out[f"count_{s}"] for s in STRATEGIES)
+    out["total_face_value"] = sum(out[f"face_{s}"] for s in STRATEGIES)
+    out["default_face_total"] = sum(out[f"default_face_{s}"] for s in STRATEGIES)
+    out["default_rate_total"] = ratio(out["default_face_total"], out["total_face_value"])
+    for s in STRATEGIES:
+        out[f"default_rate_{s}"] = ratio(out[f"default_face_{s}"], out[f"face_{s}"])
+        out[f"face_share_{s}"] = ratio(out[f"face_{s}"], out["total_face_value"])
+    return sort_frame(out[BY_RUN_COLUMNS], pk)
+
+
+def _long(by_run: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per (run, strategy) with the run's group keys."""
+    parts = []
+    for s in STRATEGIES:
+        part = by_run[keys + ["trading_effect", "total_face_value"]].copy()
+        part["strategy"] = s
+        part["count"] = by_run[f"count_{s}"].to_numpy()
+        part["face"] = by_run[f"face_{s}"].to_numpy()
+        part["default_face"] = by_run[f"default_face_{s}"].to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def strategy_outcomes_overall(by_run: pd.DataFrame) -> pd.DataFrame:
+    """aggregate/strategy_outcomes_overall.csv (§8.6 A): one row per (kappa, c, mu, rho,
+    strategy) over replicates, from :func:`strategy_outcomes_by_run`.
+
+    Columns: cell keys, ``strategy``, ``n_runs``, ``total_face``, ``default_face``,
+    ``default_rate`` (0 if no face), ``runs_using_strategy`` (runs with ``count_s > 0``) and
+    ``mean_trading_effect`` over those runs (NaN if none).
+    """
+    if by_run.empty:
+        return empty_frame(OVERALL_COLUMNS)
+    keys = list(CELL_KEYS)
+    long = _long(by_run, keys)
+    long["used"] = long["count"] > 0
+    long["effect_if_used"] = long["trading_effect"].where(long["used"])
+    out = (long.groupby(keys + ["strategy"], sort=False)
+           .agg(n_runs=("count", "size"), total_face=("face", "sum"),
+                default_face=("default_face", "sum"), runs_using_strategy=("used", "sum"),
+                mean_trading_effect=("effect_if_used", "mean"))
+           .reset_index())
+    out["default_rate"] = ratio(out["default_face"], out["total_face"])
+    out["runs_using_strategy"] = out["runs_using_strategy"].astype("int64")
+    return sort_frame(out[OVERALL_COLUMNS], keys + ["strategy"])
+
+
+def strategy_cut(by_run: pd.DataFrame, by: str | Sequence[str]) -> pd.DataFrame:
+    """Strategy face shares and default rates per group of runs (§8.6 A standard cuts).
+
+    Columns: the ``by`` columns, ``strategy``, ``n_runs``, ``runs_using_strategy``, ``face``,
+    ``face_share`` (strategy face / all matured face of the group's runs), ``default_face``,
+    ``default_rate`` (0 if no face).
+    """
+    keys = as_list(by)
+    if by_run.empty:
+        return empty_frame(keys + CUT_VALUE_COLUMNS)
+    require(by_run, keys, "strategy_outcomes_by_run table")
+    long = _long(by_run, keys)
+    long["used"] = long["count"] > 0
+    out = (long.groupby(keys + ["strategy"], sort=False, dropna=False)
+           .agg(n_runs=("count", "size"), runs_using_strategy=("used", "sum"),
+                face=("face", "sum"), default_face=("default_face", "sum"))
+           .reset_index())
+    group_face = by_run.groupby(keys, dropna=False)["total_face_value"].sum().rename("_gf").reset_index()
+    out = out.merge(group_face, on=keys, how="left")
+    out["face_share"] = ratio(out["face"], out["_gf"])
+    out["default_rate"] = ratio(out["default_face"], out["face"])
+    out["runs_using_strategy"] = out["runs_using_strategy"].astype("int64")
+    return sort_frame(out[keys + CUT_VALUE_COLUMNS], keys + ["strategy"])
+
+
+def strategy_by_effect_class(by_run: pd.DataFrame) -> pd.DataFrame:
+    """:func:`strategy_cut` by ``effect_class``."""
+    return strategy_cut(by_run, "effect_class")
+
+
+def strategy_by_stress_regime(by_run: pd.DataFrame) -> pd.DataFrame:
+    """:func:`strategy_cut` by ``stress_regime``."""
+    return strategy_cut(by_run, "stress_regime")
+
+
+def strategy_by_stress_and_effect(by_run: pd.DataFrame) -> pd.DataFrame:
+    """:func:`strategy_cut` by ``stress_regime`` × ``effect_class``."""
+    return strategy_cut(by_run, ["stress_regime", "effect_class"])
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 2:
+        return float("nan")
+    dx, dy = x - x.mean(), y - y.mean()
+    sxx, syy = float(dx @ dx), float(dy @ dy)
+    if sxx <= 1e-24 or syy <= 1e-24:
+        return float("nan")
+    return float(dx @ dy / np.sqrt(sxx * syy))
+
+
+def strategy_effect_correlation(by_run: pd.DataFrame) -> pd.DataFrame:
+    """Correlation of ``trading_effect`` with each strategy's run-level face share (§8.6 A).
+
+    Runs with no matured face are skipped. Columns: ``strategy``, ``n_runs``, ``pearson_r``,
+    ``spearman_r`` (NaN with fewer than 2 runs or a constant series).
+    """
+    if by_run.empty:
+        return empty_frame(CORRELATION_COLUMNS)
+    runs = by_run.loc[by_run["total_face_value"] > 0]
+    y = runs["trading_effect"].to_numpy(dtype="float64")
+    rows = []
+    for s in STRATEGIES:
+        x = runs[f"face_share_{s}"].to_numpy(dtype="float64")
+        rx = pd.Series(x).rank().to_numpy()
+        ry = pd.Series(y).rank().to_numpy()
+        rows.append({"strategy": s, "n_runs": len(runs), "pearson_r": _pearson(x, y),
+                     "spearman_r": _pearson(rx, ry)})
+    return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
+
+
+def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
+                       by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Face-weighted default rates of traded vs never-traded liabilities (§8.6 A/B).
+
+    A liability (active repayment row) is *traded* if ``buy_count + sell_count > 0`` in its window.
+    ``by`` names pair columns (e.g. ``"effect_class"``, ``"stress_regime"``, cell keys); ``None``
+    gives one overall row. Columns: ``by`` columns + :data:`TRADED_VALUE_COLUMNS`;
+    ``rate_difference = untraded_default_rate - traded_default_rate`` (rates 0 when face is 0).
+    """
+    keys = as_list(by)
+    cols = keys + TRADED_VALUE_COLUMNS
+    ctx = pair_context(comparison)
+    require(repayments, ["buy_count", "sell_count"], "repayments")
+    rep = _active_repayments(repayments, comparison)
+    if ctx.empty or rep.empty:
+        return empty_frame(cols)
+    require(ctx, keys, "comparison")
+    ctx_cols = list(PAIR_KEYS) + [k for k in keys if k not in PAIR_KEYS]
+    rep = rep.drop(columns=[k for k in keys if k not in PAIR_KEYS and k in rep.columns])
+    rep = rep.merge(ctx[ctx_cols], on=list(PAIR_KEYS), how="inner")
+    if rep.empty:
+        return empty_frame(cols)
+    rep["traded"] = (rep["buy_count"] + rep["sell_count"]) > 0
+    for flag, name in ((True, "traded"), (False, "untraded")):
+        m = rep["traded"] == flag
+        rep[f"{name}_liabilities"] = m.astype("int64")
+        rep[f"{name}_face"] = rep["liability_face"].where(m, 0.0)
+        rep[f"{name}_default_face"] = rep["default_face"].where(m, 0.0)
+    sums = [f"{n}_{m}" for n in ("traded", "untraded") for m in ("liabilities", "face", "default_face")]
+    if keys:
+        out = rep.groupby(keys, dropna=False)[sums].sum().reset_index()
+    else:
+        out = rep[sums].sum().to_frame().T
+    for n in ("traded", "untraded"):
+        out[f"{n}_liabilities"] = out[f"{n}_liabilities"].astype("int64")
+        out[f"{n}_default_rate"] = ratio(out[f"{n}_default_face"], out[f"{n}_face"])
+    out["rate_difference"] = out["untraded_default_rate"] - out["traded_default_rate"]
+    return sort_frame(out[cols], keys)

@@ -1,0 +1,173 @@
+"""Run logs (§8): DataFrames from the engine's row buffers, and atomic writing of a pair.
+
+Layout, shared with the sweep (conventions: Outputs):
+
+    <out>/passive/runs/<run_id>/{trades,repayment_events,inventory_timeseries,
+                                 system_state_timeseries,traders}.csv
+    <out>/active/runs/<run_id>/…                       (same files, same columns)
+    <out>/aggregate/pairs/<pair_id>.csv                one comparison row per pair (written last)
+    <out>/aggregate/comparison.csv                     all rows, sorted
+
+Every run folder appears at once (written to a hidden temporary folder, then renamed), and a pair
+counts as complete once its row file exists, so an interrupted sweep never leaves a half-written
+folder behind and can be resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pandas as pd
+
+from . import schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import PairResult, Run
+
+RUN_FILES = tuple(schema.FILES)          # file stems inside a run folder
+PAIR_KEYS = ("kappa", "concentration", "mu", "monotonicity", "outside_mid_ratio", "seed")
+
+_PANDAS_DTYPE = {"int": "int64", "Int": "Int64", "float": "float64", "bool": "bool", "str": "object"}
+
+
+def _frame(file: str, rows: list[tuple], identity: dict[str, Any]) -> pd.DataFrame:
+    """One per-run table: identity columns, then the file's own columns, with schema dtypes."""
+    cols = schema.FILES[file]
+    body = [c.name for c in cols]
+    if rows:
+        df = pd.DataFrame.from_records(rows, columns=body)
+        for c in cols:
+            if c.dtype == "Int":
+                df[c.name] = df[c.name].astype("Int64")
+    else:
+        df = pd.DataFrame({c.name: pd.Series(dtype=_PANDAS_DTYPE[c.dtype]) for c in cols})
+    ident_names = schema.identity_names(file)
+    ident = pd.DataFrame({name: [value] * len(df) for name, value in zip(ident_names, identity.values())},
+                         index=df.index)
+    if not len(df):
+        ident = ident.astype({n: _PANDAS_DTYPE[schema.dtypes(file)[n]] for n in ident_names})
+    return pd.concat([ident, df], axis=1)
+
+
+def identity_values(run: "Run") -> dict[str, Any]:
+    p = run.p
+    return {"run_id": p.run_id(run.regime), "regime": run.regime, "seed": p.seed, "kappa": p.kappa,
+            "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
+            "outside_mid_ratio": p.outside_mid_ratio, "n_traders": p.n_traders,
+            "face_value": p.face_value}
+
+
+def _trader_rows(run: "Run") -> list[tuple]:
+    info, book, S, N = run.info, run.book, run.S, run.N
+    rows = []
+    for i in range(N):
+        prev = (i - 1) % N
+        liab = info.n[i] + info.vbt_tickets[i] + info.dealer_tickets[i]
+        rows.append((
+            book.names[i], info.trader_cash[i], S * liab, S * info.n[prev], info.due[i], info.due[prev],
+            info.due[prev] - info.due[i], info.n[i], info.vbt_tickets[i], info.dealer_tickets[i],
+            book.defaulted[i], book.default_day[i] if book.defaulted[i] else None,
+            run.sold[i], run.bought[i]))
+    return rows
+
+
+def build_tables(run: "Run") -> dict[str, pd.DataFrame]:
+    """The run's per-run files as DataFrames (§8.1–§8.4, plus traders.csv)."""
+    ident = identity_values(run)
+    return {
+        "trades": _frame("trades", run.trade_rows, ident),
+        "repayment_events": _frame("repayment_events", run.repay_rows, ident),
+        "inventory_timeseries": _frame("inventory_timeseries", run.inv_rows, ident),
+        "system_state_timeseries": _frame("system_state_timeseries", run.sys_rows, ident),
+        "traders": _frame("traders", _trader_rows(run), ident),
+    }
+
+
+def comparison_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """comparison.csv rows in schema order, sorted by the pair keys (§8.5)."""
+    cols = schema.columns("comparison")
+    df = pd.DataFrame(list(rows), columns=cols)
+    for name, dtype in schema.dtypes("comparison").items():
+        if dtype == "Int":
+            df[name] = df[name].astype("Int64")
+    return df.sort_values(list(PAIR_KEYS), kind="stable").reset_index(drop=True)
+
+
+# --- atomic writing ---------------------------------------------------------------------------
+def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a CSV to a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            df.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_run(tables: dict[str, pd.DataFrame], final: Path) -> Path:
+    """Write a run folder at once: a hidden temporary sibling, then a rename."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        for name, df in tables.items():
+            df.to_csv(tmp / f"{name}.csv", index=False)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def pair_row_path(out_dir: str | os.PathLike, pair_id: str) -> Path:
+    return Path(out_dir) / "aggregate" / "pairs" / f"{pair_id}.csv"
+
+
+def write_pair(result: "PairResult", out_dir: str | os.PathLike, *, update_comparison: bool = True) -> Path:
+    """Write both run folders and the pair's comparison row; return the row file's path.
+
+    With `update_comparison` (the single-pair CLI), `aggregate/comparison.csv` is rewritten with
+    this pair's row replacing any earlier row of the same pair. A sweep passes False and collects
+    every row at the end (:func:`collect_comparison`), so parallel workers never share a file.
+    """
+    out = Path(out_dir)
+    for run in (result.passive, result.active):
+        tables = run.tables
+        if not result.params.detailed_logging:  # §8: files always exist, header-only when off
+            tables = dict(tables)
+            for name in ("trades", "inventory_timeseries"):
+                tables[name] = tables[name].iloc[0:0]
+        write_run(tables, out / run.regime / "runs" / run.run_id)
+    row_path = write_csv_atomic(comparison_frame([result.comparison]), pair_row_path(out, result.pair_id))
+    if update_comparison:
+        comp_path = out / "aggregate" / "comparison.csv"
+        rows = []
+        if comp_path.exists():
+            old = pd.read_csv(comp_path)
+            old = old[old["active_run_id"] != result.comparison["active_run_id"]]
+            rows = old.to_dict("records")
+        write_csv_atomic(comparison_frame(rows + [result.comparison]), comp_path)
+    return row_path
+
+
+def collect_comparison(out_dir: str | os.PathLike, pair_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Concatenate the per-pair rows (all, or the given pair ids) into one sorted frame."""
+    folder = Path(out_dir) / "aggregate" / "pairs"
+    paths = ([folder / f"{pid}.csv" for pid in pair_ids] if pair_ids is not None
+             else sorted(folder.glob("*.csv")))
+    frames = [pd.read_csv(p) for p in paths if p.exists()]
+    if not frames:
+        return comparison_frame([])
+    return comparison_frame(pd.concat(frames, ignore_index=True).to_dict("records"))

@@ -1,0 +1,152 @@
+"""Run and pair metrics (§7): default rates, pair classes, dealer usage.
+
+Default counts are integers, and δ is their ratio over the same denominator in both regimes, so
+the effect class is decided exactly (§7.2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Run, RunResult
+    from .params import ModelParams
+
+
+def stress_regime(delta_passive: float) -> str:
+    """§7.2: low if < 0.1, medium if in [0.1, 0.9], catastrophic if > 0.9."""
+    if delta_passive < 0.1:
+        return "low"
+    return "catastrophic" if delta_passive > 0.9 else "medium"
+
+
+def participation_breadth(n_using: int, n_traders: int) -> str:
+    """§7.2: narrow if share <= 0.4, broad if >= 0.8, otherwise middle."""
+    share = n_using / n_traders
+    return "narrow" if share <= 0.4 else ("broad" if share >= 0.8 else "middle")
+
+
+def effect_class(defaulted_passive: int, defaulted_active: int) -> str:
+    """§7.2: exact comparison of defaulted-lineage counts."""
+    if defaulted_passive > defaulted_active:
+        return "improved"
+    return "unchanged" if defaulted_passive == defaulted_active else "worsened"
+
+
+def run_metrics(run: "Run", tables: dict[str, pd.DataFrame],
+                equity_end: tuple[list[float], list[float]]) -> dict[str, Any]:
+    """§7.1 and §7.3 for one run."""
+    info, c, S, N = run.info, run.c, run.S, run.N
+    n_lin = info.n_lineages
+    defaulted_lineages = sum(run.lin_defaulted)
+    ring_defaulted = sum(run.lin_defaulted[:info.n_ring_tickets])
+    n_def = sum(1 for i in range(N) if run.book.defaulted[i])
+    days = len(run.day_a_any)
+    active_days = [t for t, a in enumerate(run.day_a_any) if a]
+    trades = c["interior"] + c["passthrough"]
+    sys_rows = run.sys_rows
+    faces = [r[1] for r in sys_rows]
+    dtm = [r[11] for r in sys_rows]
+    rep = tables["repayment_events"]
+    frac_traded = {}
+    for outcome in ("defaulted", "repaid"):
+        sub = rep[rep["outcome"] == outcome]
+        face = sub["face_value"].sum()
+        frac_traded[outcome] = float(sub.loc[sub["used_dealer"], "face_value"].sum() / face) if face > 0 else 0.0
+    dealer0, vbt0 = run.equity0
+    dealer1, vbt1 = equity_end
+    dealer_pnl, vbt_pnl = sum(dealer1) - sum(dealer0), sum(vbt1) - sum(vbt0)
+    default_days = [run.book.default_day[i] for i in range(N) if run.book.defaulted[i]]
+    return {
+        "defaulted_lineages": defaulted_lineages,
+        "n_lineages": n_lin,
+        "delta": defaulted_lineages / n_lin,
+        "phi": 1 - defaulted_lineages / n_lin,
+        "delta_initial": c["initial_defaulted"] / n_lin,
+        "delta_matured": c["matured_defaulted"] / c["matured"] if c["matured"] else 0.0,
+        "loss_rate": 1 - c["recovered"] / (S * c["matured"]) if c["matured"] else 0.0,
+        "delta_ring": ring_defaulted / info.n_ring_tickets,
+        "n_defaulted_traders": n_def,
+        "trader_default_rate": n_def / N,
+        "first_default_day": min(default_days) if default_days else None,
+        "dealer_trade_count": trades,
+        "trader_dealer_trade_count": trades,
+        "interior_count": c["interior"],
+        "passthrough_count": c["passthrough"],
+        "limit_hit_count": c["limit_hits"],
+        "failed_attempts": c["failed"],
+        "transfer_count": c["transfers"],
+        "n_traders_using_dealer": len(run.traders_used),
+        "total_face_traded": S * trades,
+        "total_cash_volume": c["cash_volume"],
+        "dealer_active_fraction": len(active_days) / days if days else 0.0,
+        "dealer_empty_fraction": 1 - len(active_days) / days if days else 0.0,
+        "vbt_usage_fraction": sum(run.day_vbt_used) / days if days else 0.0,
+        "dealer_last_active_day": active_days[-1] if active_days else None,
+        "mean_debt_to_money": sum(dtm) / len(dtm) if dtm else 0.0,
+        "final_debt_to_money": dtm[-1] if dtm else 0.0,
+        "debt_shrink_rate": (faces[0] - faces[-1]) / faces[0] if faces and faces[0] > 0 else 0.0,
+        "frac_defaulted_that_traded": frac_traded["defaulted"],
+        "frac_repaid_that_traded": frac_traded["repaid"],
+        "dealer_pnl": dealer_pnl,
+        "dealer_return": dealer_pnl / sum(dealer0) if sum(dealer0) > 0 else 0.0,
+        "vbt_pnl": vbt_pnl,
+        "vbt_return": vbt_pnl / sum(vbt0) if sum(vbt0) > 0 else 0.0,
+        "unfunded_rollovers": c["unfunded"],
+        "vbt_overdraft": run.market.vbt_overdraft,
+    }
+
+
+def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") -> dict[str, Any]:
+    """§8.5: one row per pair (plus the documented additions of schema.COMPARISON)."""
+    mp, ma = passive.metrics, active.metrics
+    d_p, d_a = mp["delta"], ma["delta"]
+    effect = d_p - d_a
+    return {
+        "kappa": p.kappa, "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
+        "outside_mid_ratio": p.outside_mid_ratio, "seed": p.seed, "replicate": p.replicate,
+        "n_traders": p.n_traders, "maturity_days": p.maturity_days, "face_value": p.face_value,
+        "Q_total": p.Q_total, "vbt_share": p.vbt_share, "dealer_share": p.dealer_share,
+        "share_basis": p.share_basis, "horizon_H": p.H, "t_end": p.last_day, "rollover": p.rollover,
+        "clearing": p.clearing, "anchor_update": p.anchor_update, "invest": p.invest,
+        "kappa_eff": passive.info.kappa_eff, "initial_tickets": passive.info.n_lineages,
+        "delta_passive": d_p, "delta_active": d_a, "phi_passive": mp["phi"], "phi_active": ma["phi"],
+        "delta_initial_passive": mp["delta_initial"], "delta_initial_active": ma["delta_initial"],
+        "delta_matured_passive": mp["delta_matured"], "delta_matured_active": ma["delta_matured"],
+        "loss_rate_passive": mp["loss_rate"], "loss_rate_active": ma["loss_rate"],
+        "trader_default_rate_passive": mp["trader_default_rate"],
+        "trader_default_rate_active": ma["trader_default_rate"],
+        "trading_effect": effect,
+        "trading_relief_ratio": effect / d_p if d_p > 0 else 0.0,
+        "effect_class": effect_class(mp["defaulted_lineages"], ma["defaulted_lineages"]),
+        "stress_regime": stress_regime(d_p),
+        "identical_default_set": passive.default_day == active.default_day,
+        "total_trades": ma["dealer_trade_count"], "passthrough_count": ma["passthrough_count"],
+        "limit_hit_count": ma["limit_hit_count"], "n_traders_using_dealer": ma["n_traders_using_dealer"],
+        "dealer_total_pnl": ma["dealer_pnl"], "dealer_total_return": ma["dealer_return"],
+        "vbt_total_pnl": ma["vbt_pnl"],
+        "passive_run_id": passive.run_id, "active_run_id": active.run_id, "status": "ok",
+        "delta_ring_passive": mp["delta_ring"], "delta_ring_active": ma["delta_ring"],
+        "defaulted_lineages_passive": mp["defaulted_lineages"],
+        "defaulted_lineages_active": ma["defaulted_lineages"],
+        "n_defaulted_traders_passive": mp["n_defaulted_traders"],
+        "n_defaulted_traders_active": ma["n_defaulted_traders"],
+        "first_default_day_passive": mp["first_default_day"],
+        "first_default_day_active": ma["first_default_day"],
+        "interior_count": ma["interior_count"], "failed_attempts": ma["failed_attempts"],
+        "transfer_count": ma["transfer_count"], "total_face_traded": ma["total_face_traded"],
+        "total_cash_volume": ma["total_cash_volume"],
+        "dealer_active_fraction": ma["dealer_active_fraction"],
+        "dealer_empty_fraction": ma["dealer_empty_fraction"],
+        "vbt_usage_fraction": ma["vbt_usage_fraction"],
+        "dealer_last_active_day": ma["dealer_last_active_day"],
+        "frac_defaulted_that_traded": ma["frac_defaulted_that_traded"],
+        "frac_repaid_that_traded": ma["frac_repaid_that_traded"],
+        "vbt_total_return": ma["vbt_return"],
+        "mean_debt_to_money_passive": mp["mean_debt_to_money"],
+        "mean_debt_to_money_active": ma["mean_debt_to_money"],
+        "debt_shrink_rate_passive": mp["debt_shrink_rate"],
+        "debt_shrink_rate_active": ma["debt_shrink_rate"],
+    }

@@ -1,0 +1,195 @@
+"""Model parameters (spec §1) as a validated, immutable pydantic model.
+
+Every default of §1 and every option the spec names lives here, with its allowed range. Invalid
+input raises :class:`pydantic.ValidationError`; :func:`describe_errors` turns one into lines that
+name the field, the value and the allowed range (used by the CLI and the sweep loader).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
+
+
+class ModelParams(BaseModel):
+    """All inputs of one passive/active pair (§1). Frozen: a run never mutates its parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # --- ring (§2.1–2.3) -------------------------------------------------------------------
+    n_traders: int = Field(100, ge=2, le=100_000, description="N: ring size (traders H1..HN)")
+    Q_total: float = Field(10_000.0, gt=0, description="Q: total face of the base ring, in u")
+    face_value: float = Field(20.0, gt=0, description="S: face of one ticket, in u")
+    maturity_days: int = Field(10, ge=2, le=1_000, description="T: maximum initial due day")
+    kappa: float = Field(1.0, gt=0, le=1e6, description="base trader liquidity / base ring debt (L0 = kappa*Q)")
+    concentration: float = Field(1.0, gt=0, le=1e6, description="c: Dirichlet concentration of debt sizes")
+    mu: float = Field(0.5, ge=0, le=1, description="lead-lag maturity misalignment (§2.2)")
+    monotonicity: float = Field(0.0, ge=-1, le=1, description="m: ordering of debt sizes (§2.1 step 4)")
+    liq_mode: Literal["uniform", "single_at", "vector"] = Field(
+        "uniform", description="how base liquidity L0 is split across traders (§2.3)")
+    liq_single_at: int | None = Field(
+        None, ge=1, description="liq_mode=single_at: the 1-based trader index receiving all of L0")
+    liq_vector: tuple[float, ...] | None = Field(
+        None, description="liq_mode=vector: N positive weights for splitting L0")
+
+    # --- holders and market makers (§2.5, §3) -----------------------------------------------
+    outside_mid_ratio: float = Field(0.75, gt=0, le=2, description="rho: initial outside mid per unit face")
+    vbt_share: float = Field(0.25, ge=0, lt=1, description="v: VBT share of each bucket's claims")
+    dealer_share: float = Field(0.125, ge=0, lt=1, description="d: dealer share of each bucket's claims")
+    share_basis: Literal["final", "original"] = Field(
+        "final", description="whether shares refer to final (62.5/25/12.5) or base claims (§2.5)")
+    match_cash: Literal["face", "uniform", "preserve_ratio"] = Field(
+        "face", description="cash given to traders for their holder claims (§2.5 step 4)")
+    spread_short: float = Field(0.20, ge=0, le=2, description="O0 for the short bucket (per unit face)")
+    spread_mid: float = Field(0.30, ge=0, le=2, description="O0 for the mid bucket (per unit face)")
+    spread_long: float = Field(0.40, ge=0, le=2, description="O0 for the long bucket (per unit face)")
+    phi_M: float = Field(1.0, ge=0, le=100, description="anchor sensitivity of the mid to losses (§3.6)")
+    phi_O: float = Field(0.6, ge=0, le=100, description="anchor sensitivity of the spread to losses (§3.6)")
+    O_min: float = Field(0.0, ge=0, le=2, description="floor of the outside spread")
+    M_min: float = Field(0.02, ge=0, le=2, description="guard threshold: M <= M_min sends every order to the VBT")
+    clip_B: bool = Field(True, description="floor the outside bid at 0")
+    anchor_update: Literal["on", "off"] = Field("on", description="loss-based anchor updates (§3.6)")
+    anchor_scope: Literal["system", "bucket"] = Field(
+        "system", description="system: one loss rate for every bucket; bucket: per last bucket")
+    vbt_depth: Literal["finite", "infinite"] = Field(
+        "finite", description="finite: VBT cash may not go negative (§3.1)")
+
+    # --- traders (§4) ------------------------------------------------------------------------
+    horizon_H: int | None = Field(None, ge=0, le=10_000, description="H: gap look-ahead in days (default T)")
+    theta: float = Field(0.0, ge=0, description="gap threshold for selling, in units of S")
+    invest: bool = Field(False, description="optional buyer policy (§4.3)")
+    H_inv: int = Field(3, ge=0, le=10_000, description="buyer: earliest own due date must be >= t + H_inv")
+    buffer_inv: float | None = Field(None, ge=0, description="buyer: cash buffer in u (default S)")
+    pi_sell: float = Field(0.5, ge=0, le=1, description="SELL probability when both queues are non-empty")
+    N_max: int | None = Field(None, ge=1, description="arrivals per day (default unbounded)")
+    max_sells_day: int | None = Field(None, ge=1, description="tickets a trader may sell per day (default unbounded)")
+
+    # --- settlement and horizon (§5) -----------------------------------------------------------
+    rollover: bool = Field(True, description="continuous issuance: repaid claims roll over (§5.4)")
+    t_end: int | None = Field(None, ge=0, le=100_000, description="last simulated day (default 3T)")
+    clearing: Literal["simultaneous", "sequential"] = Field(
+        "simultaneous", description="settlement algorithm (§5.2)")
+
+    # --- randomness and output (§6.3, §8) --------------------------------------------------------
+    seed: int = Field(42, ge=0, le=2**63 - 1, description="pair seed s = base_seed + replicate")
+    replicate: int = Field(0, ge=0, description="replicate index r (label only; the sweep sets seed)")
+    detailed_logging: bool = Field(True, description="record trades.csv and inventory_timeseries.csv rows")
+
+    # ---------------------------------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelParams":
+        S, Q, N = self.face_value, self.Q_total, self.n_traders
+        K = Q / S
+        if abs(K - round(K)) > 1e-9 * max(1.0, K):
+            raise ValueError(
+                f"Q_total ({Q:g}) must be a whole multiple of face_value ({S:g}); Q_total/face_value = {K:g}")
+        if round(K) < N:
+            raise ValueError(
+                f"Q_total/face_value = {round(K)} tickets must be >= n_traders = {N} (every ring edge needs one ticket)")
+        if self.vbt_share + self.dealer_share >= 1:
+            raise ValueError(
+                f"vbt_share + dealer_share must be < 1 (got {self.vbt_share:g} + {self.dealer_share:g})")
+        if self.liq_mode == "single_at":
+            if self.liq_single_at is None or not 1 <= self.liq_single_at <= N:
+                raise ValueError(f"liq_single_at must be in [1, n_traders={N}] when liq_mode='single_at'")
+        elif self.liq_single_at is not None:
+            raise ValueError("liq_single_at is only allowed with liq_mode='single_at'")
+        if self.liq_mode == "vector":
+            vec = self.liq_vector
+            if vec is None or len(vec) != N or any(not (w > 0) for w in vec):
+                raise ValueError(f"liq_vector must hold n_traders={N} positive weights when liq_mode='vector'")
+        elif self.liq_vector is not None:
+            raise ValueError("liq_vector is only allowed with liq_mode='vector'")
+        if self.t_end is not None and self.t_end < 0:
+            raise ValueError("t_end must be >= 0")
+        return self
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def S(self) -> float:
+        return self.face_value
+
+    @property
+    def n_tickets(self) -> int:
+        """K = Q/S, the number of base ring tickets."""
+        return int(round(self.Q_total / self.face_value))
+
+    @property
+    def H(self) -> int:
+        return self.maturity_days if self.horizon_H is None else self.horizon_H
+
+    @property
+    def last_day(self) -> int:
+        return 3 * self.maturity_days if self.t_end is None else self.t_end
+
+    @property
+    def buffer(self) -> float:
+        return self.face_value if self.buffer_inv is None else self.buffer_inv
+
+    @property
+    def spreads(self) -> dict[str, float]:
+        return {"short": self.spread_short, "mid": self.spread_mid, "long": self.spread_long}
+
+    @property
+    def pair_id(self) -> str:
+        """`k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}`: the run id of §8 without its regime prefix."""
+        return (f"k{_num(self.kappa)}_c{_num(self.concentration)}_mu{_num(self.mu)}"
+                f"_rho{_num(self.outside_mid_ratio)}_s{self.seed}")
+
+    def run_id(self, regime: str) -> str:
+        return f"{regime}_{self.pair_id}"
+
+
+def _num(x: float) -> str:
+    """Shortest faithful text of a parameter value (1.0 -> '1', 0.25 -> '0.25')."""
+    return format(x, "g") if float(x) == float(format(x, "g")) else repr(float(x))
+
+
+def _range_text(field_name: str) -> str:
+    """The allowed range of a numeric field, read from its pydantic constraints."""
+    info = ModelParams.model_fields.get(field_name)
+    if info is None:
+        return ""
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in info.metadata:
+        for attr, is_lo, is_open in (("gt", True, True), ("ge", True, False), ("lt", False, True), ("le", False, False)):
+            v = getattr(m, attr, None)
+            if v is not None:
+                if is_lo:
+                    lo, lo_open = v, is_open
+                else:
+                    hi, hi_open = v, is_open
+    if lo is None and hi is None:
+        ann = info.annotation
+        args = getattr(ann, "__args__", None)
+        if args and all(isinstance(a, str) for a in args):
+            return "one of " + ", ".join(repr(a) for a in args)
+        return ""
+    left = ("(" if lo_open else "[") + ("-inf" if lo is None else f"{lo:g}")
+    right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open else "]")
+    return f"allowed range {left}, {right}"
+
+
+def describe_errors(err: ValidationError, prefix: str = "") -> list[str]:
+    """Readable one-line messages for a ValidationError: field path, offending value, allowed range."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "__root__")
+        path = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "parameters")
+        typ = e.get("type", "")
+        msg = e.get("msg", "")
+        if typ == "extra_forbidden":
+            lines.append(f"{path}: unknown parameter (not a field of this model)")
+            continue
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        value = e.get("input")
+        value_txt = "" if isinstance(value, dict) else f" (got {value!r})"
+        rng = _range_text(str(e["loc"][-1])) if e.get("loc") else ""
+        rng_txt = f"; {rng}" if rng and rng not in msg else ""
+        lines.append(f"{path}: {msg}{value_txt}{rng_txt}")
+    return lines

@@ -1,0 +1,323 @@
+"""The one place where every output file's columns are defined: name, dtype and meaning (§8).
+
+`docs/outputs.md` is generated from this module (`python -m bilancio_lite.schema > docs/outputs.md`),
+and a test checks that it is up to date and that written CSVs have exactly these columns.
+
+dtypes: "int" (int64), "Int" (nullable integer, blank when missing), "float", "bool", "str".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Column(NamedTuple):
+    name: str
+    dtype: str
+    meaning: str
+
+
+def _cols(spec: str) -> tuple[Column, ...]:
+    out = []
+    for line in spec.strip().splitlines():
+        name, dtype, meaning = (part.strip() for part in line.split("|", 2))
+        out.append(Column(name, dtype, meaning))
+    return tuple(out)
+
+
+IDENTITY = _cols("""
+run_id | str | `{regime}_k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}`
+regime | str | passive or active
+seed | int | pair seed s = base_seed + replicate (§6.3)
+kappa | float | base trader liquidity / base ring debt
+concentration | float | Dirichlet concentration c
+mu | float | lead-lag maturity misalignment
+monotonicity | float | ordering of debt sizes m
+outside_mid_ratio | float | rho: initial outside mid per unit face
+n_traders | int | N
+face_value | float | S: ticket face in u (in repayment_events this identity column is named ticket_face)
+""")
+
+TRADES = _cols("""
+day | int | simulation day
+seq | int | order of the execution within the day (transfers first, then customer trades)
+kind | str | customer (a trader trades with a market maker) or transfer (re-homing, §3.5)
+side | str | SELL / BUY from the customer's view; TRANSFER for re-homing
+bucket | str | maturity bucket of the ticket at the trade (short/mid/long)
+ticket_id | int | ticket id
+lineage_id | int | id of the initial ticket this one descends from
+issuer_id | str | issuing trader
+ticket_due_day | int | due day of the ticket
+tau | int | remaining maturity due - day
+face | float | S, in u
+unit_price | float | price per unit face
+cash_amount | float | unit_price * S, in u
+buyer_id | str | buying agent
+buyer_type | str | trader / dealer / vbt
+seller_id | str | selling agent
+seller_type | str | trader / dealer / vbt
+route | str | interior or passthrough (blank for transfers)
+pass_reason | str | guard / capacity / cash / empty / issuer, blank for interior trades and transfers
+hit_inventory_limit | bool | pass-through because of the dealer's own balance sheet (capacity, cash or empty)
+outside_mid | float | M_b of the ticket's bucket
+outside_bid | float | B_b
+outside_ask | float | A_b
+dealer_mid | float | kernel mid p(x) before the trade
+dealer_bid_before | float | clipped dealer bid before the trade
+dealer_ask_before | float | clipped dealer ask before the trade
+dealer_inventory_before | int | dealer's home-bucket tickets in this bucket before the trade
+dealer_inventory_after | int | same, after (equal for pass-through)
+dealer_cash_before | float | dealer cash before, in u
+dealer_cash_after | float | dealer cash after, in u
+dealer_capacity | int | K* before the trade, in tickets
+trader_id | str | the customer (blank for transfers)
+trader_cash_before | float | customer cash before, in u (blank for transfers)
+trader_cash_after | float | customer cash after, in u (blank for transfers)
+trader_gap_before | float | customer's liquidity gap before, in u (§4.1; blank for transfers)
+trader_gap_after | float | customer's liquidity gap after, in u (blank for transfers)
+is_liquidity_driven | bool | trader_gap_before > 0
+""")
+
+REPAYMENT_EVENTS = _cols("""
+trader_id | str | the issuing trader
+liability_id | str | `{trader_id}@{maturity_day}`
+cycle | int | 1 for the initial liabilities, +1 per rollover
+maturity_day | int | D, the due day of the cohort
+n_tickets | int | tickets in the cohort (ring and holder pieces)
+face_value | float | S * n_tickets, in u
+face_held_by_traders | float | face of the cohort held by traders at settlement, in u
+face_held_by_dealers | float | face held by dealers at settlement, in u
+face_held_by_vbts | float | face held by VBTs at settlement, in u
+outcome | str | repaid (R = 1) or defaulted
+recovery_rate | float | R of the issuer on D
+window_start | int | first day of the window (prev_D + 1; 0 for cycle 1)
+window_end | int | D (trades on D happen before settlement and count)
+buy_count | int | tickets the trader bought in the window
+sell_count | int | tickets the trader sold in the window
+face_bought | float | S * buy_count, in u
+face_sold | float | S * sell_count, in u
+net_cash_pnl | float | sale proceeds minus purchase costs in the window, in u
+held_matching_maturity | bool | at the start of some day in the window the trader held a ticket due on D
+ended_holding | bool | the trader still held tickets at settlement
+strategy | str | no_trade / hold_to_maturity / sell_before / round_trip (§7.4)
+many_round_trips | bool | min(buy_count, sell_count) >= 2
+used_dealer | bool | buy_count + sell_count > 0
+gap_at_window_start | float | liquidity gap at the start of the window's first day, in u
+""")
+
+INVENTORY = _cols("""
+day | int | simulation day
+bucket | str | short / mid / long
+dealer_inventory_start | int | dealer's home-bucket tickets after re-homing (S2)
+dealer_inventory | int | home-bucket tickets at the end of trading (S6)
+dealer_offbucket_tickets | int | tickets the dealer holds outside its home bucket (not due today)
+dealer_cash | float | dealer cash, in u
+dealer_max_capacity | int | K*, in tickets
+dealer_max_capacity_face | float | X* = S*K*, in u
+capacity_used_pct | float | 100*a/K* (0 if K* = 0)
+is_at_zero | bool | a = 0
+hit_limit_this_step | bool | some trade in this bucket today had hit_inventory_limit
+vbt_used_this_step | bool | some pass-through in this bucket today
+n_interior | int | interior customer trades in this bucket today
+n_passthrough | int | pass-through customer trades in this bucket today
+dealer_bid | float | clipped dealer bid (per unit face)
+dealer_ask | float | clipped dealer ask (per unit face)
+dealer_mid | float | kernel mid p(x)
+outside_mid | float | M_b
+outside_spread | float | O_b
+vbt_inventory | int | the VBT's home-bucket tickets
+vbt_cash | float | VBT cash, in u
+bucket_face_outstanding | float | S * all tickets in this bucket, any holder, in u
+face_dealer | float | face in this bucket held by dealers, in u
+face_vbt | float | face in this bucket held by VBTs, in u
+face_traders | float | face in this bucket held by traders, in u
+share_dealer | float | face_dealer / bucket_face_outstanding (0 if empty)
+share_vbt | float | face_vbt / bucket_face_outstanding
+share_market_makers | float | share_dealer + share_vbt
+share_traders | float | face_traders / bucket_face_outstanding
+""")
+
+SYSTEM_STATE = _cols("""
+day | int | simulation day
+total_face_outstanding | float | S * all outstanding tickets at the start of the day (S3), in u
+face_short | float | face in the short bucket, in u
+face_mid | float | face in the mid bucket, in u
+face_long | float | face in the long bucket, in u
+face_due_today | float | face due today, in u
+total_cash | float | cash of all agents, in u (constant: I1)
+cash_traders | float | cash of all traders (defaulted included), in u
+cash_dealers | float | cash of the three dealers, in u
+cash_vbts | float | cash of the three VBTs, in u
+cash_stranded | float | cash held by defaulted traders, in u
+debt_to_money | float | total_face_outstanding / total_cash
+trader_debt_to_money | float | face of non-defaulted traders' liabilities / their cash (blank if that cash is 0)
+kappa_t | float | 1 / trader_debt_to_money (blank if the debt is 0)
+n_defaulted_traders | int | cumulative defaulted traders after today's settlement
+settled_face | float | face that matured today (S7), in u
+defaulted_face | float | face of today's maturing tickets whose issuer defaulted, in u
+recovered_cash | float | cash paid by today's issuers, in u
+rolled_face | float | face of new tickets issued by rollover today (S8), in u
+unfunded_rollovers | int | rollover candidates that lapsed for lack of lender cash today
+M_short | float | outside mid of the short bucket used today
+M_mid | float | outside mid of the mid bucket used today
+M_long | float | outside mid of the long bucket used today
+""")
+
+TRADERS = _cols("""
+trader_id | str | H1..HN
+init_cash | float | cash at t = 0 (base liquidity + matching cash), in u
+init_liability_face | float | face of the trader's t = 0 liabilities (ring + holder claims), in u
+init_claims_face | float | face of the tickets it holds at t = 0, in u
+own_due_day | int | T_i, due day of its liabilities at t = 0
+debtor_due_day | int | T_{i-1}, due day of the claims it holds at t = 0
+maturity_mismatch | int | T_{i-1} - T_i (> 0: paid after paying)
+ring_tickets | int | n_i, its ring tickets
+vbt_tickets | int | v_i, tickets it issued to the VBT
+dealer_tickets | int | d_i, tickets it issued to the dealer
+defaulted | bool | defaulted within the horizon
+default_day | Int | day of default (blank if none)
+tickets_sold | int | tickets it sold over the run
+tickets_bought | int | tickets it bought over the run
+""")
+
+COMPARISON = _cols("""
+kappa | float | base trader liquidity / base ring debt
+concentration | float | Dirichlet concentration
+mu | float | maturity misalignment
+monotonicity | float | ordering of debt sizes
+outside_mid_ratio | float | rho
+seed | int | pair seed
+replicate | int | replicate index r
+n_traders | int | N
+maturity_days | int | T
+face_value | float | S
+Q_total | float | Q
+vbt_share | float | v
+dealer_share | float | d
+share_basis | str | final / original
+horizon_H | int | H
+t_end | int | last simulated day
+rollover | bool | rollover on
+clearing | str | simultaneous / sequential
+anchor_update | str | on / off
+invest | bool | buyer policy on
+kappa_eff | float | realized trader cash / trader debt at t = 0
+initial_tickets | int | initial lineages N_lin
+delta_passive | float | defaulted lineages / N_lin, passive
+delta_active | float | same, active
+phi_passive | float | 1 - delta_passive
+phi_active | float | 1 - delta_active
+delta_initial_passive | float | defaulted face of initial tickets at first maturity / F0, passive
+delta_initial_active | float | same, active
+delta_matured_passive | float | defaulted / matured face over all maturities, passive
+delta_matured_active | float | same, active
+loss_rate_passive | float | 1 - recovered / matured face, passive
+loss_rate_active | float | same, active
+trader_default_rate_passive | float | defaulted traders / N, passive
+trader_default_rate_active | float | same, active
+trading_effect | float | delta_passive - delta_active (> 0: trading reduced defaults)
+trading_relief_ratio | float | trading_effect / delta_passive (0 if delta_passive = 0)
+effect_class | str | improved / unchanged / worsened (exact integer comparison)
+stress_regime | str | low (< 0.1) / medium / catastrophic (> 0.9), from delta_passive
+identical_default_set | bool | same defaulted traders on the same days in both runs
+total_trades | int | executed customer trades in the active run
+passthrough_count | int | of which pass-through
+limit_hit_count | int | of which flagged hit_inventory_limit
+n_traders_using_dealer | int | distinct traders with at least one trade
+dealer_total_pnl | float | sum over buckets of the dealer's equity change at mid, in u
+dealer_total_return | float | dealer_total_pnl / initial dealer equity
+vbt_total_pnl | float | same for the VBTs, in u
+passive_run_id | str | run id of the passive run
+active_run_id | str | run id of the active run
+status | str | ok
+delta_ring_passive | float | (addition) delta restricted to ring lineages, passive
+delta_ring_active | float | (addition) same, active
+defaulted_lineages_passive | int | (addition) numerator of delta_passive
+defaulted_lineages_active | int | (addition) numerator of delta_active
+n_defaulted_traders_passive | int | (addition) defaulted traders, passive
+n_defaulted_traders_active | int | (addition) defaulted traders, active
+first_default_day_passive | Int | (addition) first default day, passive (blank if none)
+first_default_day_active | Int | (addition) first default day, active (blank if none)
+interior_count | int | (addition) interior customer trades
+failed_attempts | int | (addition) attempted customer trades that did not execute
+transfer_count | int | (addition) re-homing transfers
+total_face_traded | float | (addition) S * customer tickets traded, in u
+total_cash_volume | float | (addition) sum of customer p*S, in u
+dealer_active_fraction | float | (addition) share of days with a > 0 in some bucket (active run)
+dealer_empty_fraction | float | (addition) share of days with a = 0 in every bucket (active run)
+vbt_usage_fraction | float | (addition) share of days with a pass-through in some bucket
+dealer_last_active_day | Int | (addition) last day with a > 0 in some bucket (blank if never)
+frac_defaulted_that_traded | float | (addition) face-weighted share of defaulted liabilities whose trader traded
+frac_repaid_that_traded | float | (addition) same among repaid liabilities
+vbt_total_return | float | (addition) vbt_total_pnl / initial VBT equity
+mean_debt_to_money_passive | float | (addition) mean of debt_to_money over days, passive
+mean_debt_to_money_active | float | (addition) same, active
+debt_shrink_rate_passive | float | (addition) (F_first - F_last) / F_first, passive
+debt_shrink_rate_active | float | (addition) same, active
+""")
+
+FILES: dict[str, tuple[Column, ...]] = {
+    "trades": TRADES,
+    "repayment_events": REPAYMENT_EVENTS,
+    "inventory_timeseries": INVENTORY,
+    "system_state_timeseries": SYSTEM_STATE,
+    "traders": TRADERS,
+}
+
+#: the identity columns as they appear in a given per-run file
+def identity_names(file: str) -> list[str]:
+    names = [c.name for c in IDENTITY]
+    if file == "repayment_events":
+        names[names.index("face_value")] = "ticket_face"
+    return names
+
+
+def columns(file: str) -> list[str]:
+    """Full column list of a per-run file (identity first) or of comparison.csv."""
+    if file == "comparison":
+        return [c.name for c in COMPARISON]
+    return identity_names(file) + [c.name for c in FILES[file]]
+
+
+def dtypes(file: str) -> dict[str, str]:
+    """{column: dtype} of a per-run file (identity columns included) or of comparison.csv."""
+    if file == "comparison":
+        return {c.name: c.dtype for c in COMPARISON}
+    ident = dict(zip(identity_names(file), (c.dtype for c in IDENTITY)))
+    return ident | {c.name: c.dtype for c in FILES[file]}
+
+
+def render_markdown() -> str:
+    """The user-facing table of every output file (docs/outputs.md)."""
+    parts = [
+        "# Output files",
+        "",
+        "Generated from `bilancio_lite/schema.py` by `python -m bilancio_lite.schema > docs/outputs.md`;",
+        "a test fails when this file is stale. Spec: `model.md` §8. Units: u = currency units;",
+        "prices are per unit face (par = 1).",
+        "",
+        "Per run: `<out>/{passive|active}/runs/<run_id>/<file>.csv`. Every row starts with the identity",
+        "columns below. In `repayment_events.csv` the identity column `face_value` (S) is named",
+        "`ticket_face`, because §8.2 uses `face_value` for the face of the liability cohort.",
+        "",
+    ]
+
+    def table(title: str, cols: tuple[Column, ...]) -> None:
+        parts.extend([f"## {title}", "", "| column | dtype | meaning |", "|---|---|---|"])
+        parts.extend(f"| `{c.name}` | {c.dtype} | {c.meaning} |" for c in cols)
+        parts.append("")
+
+    table("Identity columns (every per-run file)", IDENTITY)
+    table("trades.csv (§8.1): one row per executed ticket transfer", TRADES)
+    table("repayment_events.csv (§8.2): one row per trader liability cohort that matured", REPAYMENT_EVENTS)
+    table("inventory_timeseries.csv (§8.3): one row per day × bucket, taken at S6", INVENTORY)
+    table("system_state_timeseries.csv (§8.4): one row per day; stocks at S3, flows from S7–S8",
+          SYSTEM_STATE)
+    table("traders.csv (addition): one row per trader, initial conditions and outcome", TRADERS)
+    table("aggregate/comparison.csv (§8.5): one row per pair; columns marked (addition) extend §8.5",
+          COMPARISON)
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render_markdown())

@@ -1,0 +1,235 @@
+"""Builders for hand-made sweep frames (shared by tests/test_analysis_*.py) and tests of the
+analysis io and shared helpers."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bilancio_lite.analysis import PAIR_KEYS, load_sweep, write_table
+from bilancio_lite.analysis._common import as_bool, ratio, sort_frame
+
+S = 20.0
+IDENTITY = ["run_id", "regime", "seed", "kappa", "concentration", "mu", "monotonicity",
+            "outside_mid_ratio", "n_traders", "face_value"]
+TRADE_COLS = IDENTITY + [
+    "day", "seq", "kind", "side", "bucket", "ticket_id", "lineage_id", "issuer_id", "ticket_due_day",
+    "tau", "face", "unit_price", "cash_amount", "buyer_id", "buyer_type", "seller_id", "seller_type",
+    "route", "pass_reason", "hit_inventory_limit", "outside_mid", "outside_bid", "outside_ask",
+    "dealer_mid", "dealer_bid_before", "dealer_ask_before", "dealer_inventory_before",
+    "dealer_inventory_after", "dealer_cash_before", "dealer_cash_after", "dealer_capacity",
+    "trader_id", "trader_cash_before", "trader_cash_after", "trader_gap_before", "trader_gap_after",
+    "is_liquidity_driven"]
+# §8.2's own face_value column clashes with the identity column; the writer's choice is unknown,
+# so these frames carry only the identity one (= S) and the analysis uses n_tickets × S.
+REP_COLS = IDENTITY + [
+    "trader_id", "liability_id", "cycle", "maturity_day", "n_tickets", "face_held_by_traders",
+    "face_held_by_dealers", "face_held_by_vbts", "outcome", "recovery_rate", "window_start",
+    "window_end", "buy_count", "sell_count", "face_bought", "face_sold", "net_cash_pnl",
+    "held_matching_maturity", "ended_holding", "strategy", "many_round_trips", "used_dealer",
+    "gap_at_window_start"]
+INV_COLS = IDENTITY + [
+    "day", "bucket", "dealer_inventory_start", "dealer_inventory", "dealer_offbucket_tickets",
+    "dealer_cash", "dealer_max_capacity", "dealer_max_capacity_face", "capacity_used_pct",
+    "is_at_zero", "hit_limit_this_step", "vbt_used_this_step", "n_interior", "n_passthrough",
+    "dealer_bid", "dealer_ask", "dealer_mid", "outside_mid", "outside_spread", "vbt_inventory",
+    "vbt_cash", "bucket_face_outstanding", "face_dealer", "face_vbt", "face_traders",
+    "share_dealer", "share_vbt", "share_market_makers", "share_traders"]
+SYS_COLS = IDENTITY + [
+    "day", "total_face_outstanding", "face_short", "face_mid", "face_long", "face_due_today",
+    "total_cash", "cash_traders", "cash_dealers", "cash_vbts", "cash_stranded", "debt_to_money",
+    "trader_debt_to_money", "kappa_t", "n_defaulted_traders", "settled_face", "defaulted_face",
+    "recovered_cash", "rolled_face", "unfunded_rollovers", "M_short", "M_mid", "M_long"]
+
+
+def P(kappa: float, seed: int = 1, **kw) -> dict:
+    """A pair's parameters (and optional comparison overrides)."""
+    d = {"kappa": kappa, "concentration": 1.0, "mu": 0.5, "outside_mid_ratio": 0.75, "seed": seed,
+         "n_traders": 4}
+    d.update(kw)
+    return d
+
+
+def run_id(p: dict, regime: str) -> str:
+    return (f"{regime}_k{p['kappa']}_c{p['concentration']}_mu{p['mu']}_rho{p['outside_mid_ratio']}"
+            f"_s{p['seed']}")
+
+
+def ident(p: dict, regime: str) -> dict:
+    return {"run_id": run_id(p, regime), "regime": regime, "seed": p["seed"], "kappa": p["kappa"],
+            "concentration": p["concentration"], "mu": p["mu"], "monotonicity": 0.0,
+            "outside_mid_ratio": p["outside_mid_ratio"], "n_traders": p["n_traders"],
+            "face_value": S}
+
+
+def comparison(*pairs: dict) -> pd.DataFrame:
+    """comparison.csv rows: give delta_passive / delta_active (effect, class, stress follow §7.2)."""
+    rows = []
+    for p in pairs:
+        dp, da = p.get("delta_passive", 0.0), p.get("delta_active", 0.0)
+        te = p.get("trading_effect", dp - da)
+        row = {k: p[k] for k in ("kappa", "concentration", "mu", "outside_mid_ratio", "seed",
+                                 "n_traders")}
+        row.update(monotonicity=0.0, replicate=p["seed"] - 1, maturity_days=10, face_value=S,
+                   Q_total=400.0, initial_tickets=p.get("initial_tickets", 10),
+                   delta_passive=dp, delta_active=da, trading_effect=te,
+                   trading_relief_ratio=te / dp if dp > 0 else 0.0,
+                   effect_class=p.get("effect_class", "improved" if te > 0 else
+                                      "unchanged" if te == 0 else "worsened"),
+                   stress_regime="low" if dp < 0.1 else "catastrophic" if dp > 0.9 else "medium",
+                   identical_default_set=p.get("identical_default_set", False),
+                   dealer_total_pnl=p.get("dealer_total_pnl", 0.0), dealer_total_return=0.0,
+                   vbt_total_pnl=0.0, passive_run_id=run_id(p, "passive"),
+                   active_run_id=run_id(p, "active"), status="ok")
+        rows.append(row)
+    cols = list(rows[0]) if rows else None
+    return pd.DataFrame(rows, columns=cols) if rows else comparison(P(1.0)).iloc[0:0]
+
+
+def rep(p: dict, regime: str, trader: str, n_tickets: int, outcome: str, strategy: str = "no_trade",
+        buys: int = 0, sells: int = 0, cycle: int = 1, day: int = 1, held_traders: float = 0.0) -> dict:
+    r = dict.fromkeys(REP_COLS, 0)
+    r.update(ident(p, regime))
+    r.update(trader_id=trader, liability_id=f"{trader}@{day}", cycle=cycle, maturity_day=day,
+             n_tickets=n_tickets, face_held_by_traders=held_traders, outcome=outcome,
+             recovery_rate=1.0 if outcome == "repaid" else 0.5, buy_count=buys, sell_count=sells,
+             strategy=strategy, many_round_trips=False, used_dealer=buys + sells > 0,
+             held_matching_maturity=False, ended_holding=False)
+    return r
+
+
+def trade(p: dict, day: int, trader: str | None, side: str = "SELL", route: str = "interior",
+          cash: float = 18.0, limit: bool = False, kind: str = "customer", bucket: str = "short") -> dict:
+    r = dict.fromkeys(TRADE_COLS, 0)
+    r.update(ident(p, "active"))
+    if kind == "transfer":
+        bt, st, bid, sid = "dealer", "dealer", "DLR_mid", "DLR_long"
+    elif side == "SELL":
+        bt = "dealer" if route == "interior" else "vbt"
+        bid, st, sid = f"{'DLR' if bt == 'dealer' else 'VBT'}_{bucket}", "trader", trader
+    else:
+        st = "dealer" if route == "interior" else "vbt"
+        sid, bt, bid = f"{'DLR' if st == 'dealer' else 'VBT'}_{bucket}", "trader", trader
+    r.update(day=day, kind=kind, side=side if kind == "customer" else "TRANSFER", bucket=bucket,
+             face=S, unit_price=cash / S, cash_amount=cash, buyer_id=bid, buyer_type=bt,
+             seller_id=sid, seller_type=st, route=route, hit_inventory_limit=limit,
+             trader_id=trader, is_liquidity_driven=True)
+    return r
+
+
+def inv(p: dict, regime: str, day: int, bucket: str, a: int, start: int | None = None,
+        cap: int = 4, outstanding: float = 100.0, vbt_used: bool = False,
+        limit: bool = False) -> dict:
+    r = dict.fromkeys(INV_COLS, 0)
+    r.update(ident(p, regime))
+    r.update(day=day, bucket=bucket, dealer_inventory_start=a if start is None else start,
+             dealer_inventory=a, dealer_max_capacity=cap, is_at_zero=a == 0,
+             hit_limit_this_step=limit, vbt_used_this_step=vbt_used,
+             bucket_face_outstanding=outstanding)
+    return r
+
+
+def sysrow(p: dict, regime: str, day: int, F: float, d2m: float) -> dict:
+    r = dict.fromkeys(SYS_COLS, 0)
+    r.update(ident(p, regime))
+    r.update(day=day, total_face_outstanding=F, debt_to_money=d2m)
+    return r
+
+
+def frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- tests: helpers
+
+
+def test_pair_keys_constant():
+    assert PAIR_KEYS == ("kappa", "concentration", "mu", "outside_mid_ratio", "seed")
+
+
+def test_ratio_zero_denominator_gives_fill():
+    out = ratio(pd.Series([1.0, 2.0, 0.0]), pd.Series([2.0, 0.0, 0.0]))
+    assert out.tolist() == [0.5, 0.0, 0.0]
+    assert math.isnan(ratio(1.0, 0.0, np.nan))
+
+
+def test_as_bool_handles_strings():
+    assert as_bool(pd.Series(["True", "false", "1", 0])).tolist() == [True, False, True, False]
+
+
+def test_sort_frame_uses_natural_orders():
+    df = pd.DataFrame({"effect_class": ["worsened", "improved", "unchanged"],
+                       "trader_id": ["H10", "H2", "H1"]})
+    assert sort_frame(df, ["effect_class"])["effect_class"].tolist() == [
+        "improved", "unchanged", "worsened"]
+    assert sort_frame(df, ["trader_id"])["trader_id"].tolist() == ["H1", "H2", "H10"]
+
+
+# --------------------------------------------------------------------------- tests: io
+
+
+def _write_sweep(root, pairs):
+    for p in pairs:
+        for regime in ("passive", "active"):
+            d = root / regime / "runs" / run_id(p, regime)
+            d.mkdir(parents=True)
+            rows = [rep(p, regime, "H1", 2, "repaid")]
+            frame(rows, REP_COLS).to_csv(d / "repayment_events.csv", index=False)
+            t = [trade(p, 0, "H1")] if regime == "active" else []
+            frame(t, TRADE_COLS).to_csv(d / "trades.csv", index=False)  # header-only if empty
+            frame([inv(p, regime, 0, "short", 1)], INV_COLS).to_csv(
+                d / "inventory_timeseries.csv", index=False)
+            frame([sysrow(p, regime, 0, 100.0, 1.0)], SYS_COLS).to_csv(
+                d / "system_state_timeseries.csv", index=False)
+    (root / "aggregate").mkdir()
+    comparison(*pairs).to_csv(root / "aggregate" / "comparison.csv", index=False)
+
+
+def test_load_sweep_concatenates_runs(tmp_path):
+    pairs = [P(0.5), P(1.0)]
+    _write_sweep(tmp_path, pairs)
+    sd = load_sweep(tmp_path)
+    assert len(sd.comparison) == 2
+    assert len(sd.repayments) == 4 and set(sd.repayments["regime"]) == {"passive", "active"}
+    assert len(sd.trades) == 2  # passive trades.csv files are header-only
+    assert sd.trades["hit_inventory_limit"].dtype == bool
+    assert sd.inventory["is_at_zero"].dtype == bool
+    assert sd.comparison["identical_default_set"].dtype == bool
+    assert len(sd.system_state) == 4
+    assert sd.repayments is sd.repayments  # cached
+
+
+def test_load_sweep_header_only_everywhere(tmp_path):
+    p = P(1.0)
+    d = tmp_path / "active" / "runs" / run_id(p, "active")
+    d.mkdir(parents=True)
+    frame([], TRADE_COLS).to_csv(d / "trades.csv", index=False)
+    t = load_sweep(tmp_path).trades
+    assert t.empty and list(t.columns) == TRADE_COLS
+    assert t["hit_inventory_limit"].dtype == bool
+
+
+def test_load_sweep_missing_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_sweep(tmp_path / "nope")
+    sd = load_sweep(tmp_path)
+    with pytest.raises(FileNotFoundError, match="comparison.csv"):
+        _ = sd.comparison
+    with pytest.raises(FileNotFoundError, match="repayment_events.csv"):
+        _ = sd.repayments
+
+
+def test_write_table_atomic(tmp_path):
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    path = write_table(df, tmp_path, "my_table")
+    assert path == tmp_path / "aggregate" / "my_table.csv"
+    assert path.read_text().splitlines() == ["a,b", "1,x", "2,y"]
+    assert os.listdir(tmp_path / "aggregate") == ["my_table.csv"]  # no temp file left
+    write_table(df.iloc[:1], tmp_path, "my_table.csv")  # overwrite, ".csv" accepted
+    assert pd.read_csv(path).shape == (1, 2)
+    with pytest.raises(ValueError):
+        write_table(df, tmp_path, "../evil")
