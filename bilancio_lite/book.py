@@ -27,6 +27,11 @@ def bucket_of(tau: int) -> int:
     return _BUCKET_TABLE[tau] if tau < 9 else 2
 
 
+def bucket_table(t: int, max_due: int) -> list[int]:
+    """bucket_of(due - t) for due = 0..max_due: one list lookup per ticket in daily scans."""
+    return [bucket_of(d - t) for d in range(max_due + 1)]
+
+
 @dataclass(slots=True)
 class Ticket:
     """One indivisible claim of face S (§0)."""
@@ -57,6 +62,7 @@ class Book:
         self.issued: list[dict[int, Ticket]] = [{} for _ in range(self.n_agents)]
         self.by_due: dict[int, dict[int, Ticket]] = {}
         self.next_id = 0
+        self.max_due = 0
         self.defaulted = [False] * self.n_agents
         self.default_day = [-1] * self.n_agents
 
@@ -83,6 +89,8 @@ class Book:
         tid = self.next_id
         self.next_id += 1
         tk = Ticket(tid, issuer, holder, due, dT, tid if lineage is None else lineage, cycle)
+        if due > self.max_due:
+            self.max_due = due
         self.tickets[tid] = tk
         self.held[holder][tid] = tk
         self.issued[issuer][tid] = tk

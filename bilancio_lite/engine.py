@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import metrics as _metrics
-from .book import BUCKET_NAMES, DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of
+from .book import BUCKET_NAMES, DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
 from .dealer import Fill, Market, kernel
 from .logs import build_tables
 from .params import ModelParams
@@ -196,14 +196,11 @@ class Run:
     def s3_snapshot(self, t: int) -> list:
         """S3: start-of-day stocks for system_state_timeseries (§8.4); flows are added at S10."""
         book, N, S = self.book, self.N, self.S
-        face = [0, 0, 0]
-        due_today = 0
+        face = [0, 0, 0, 0]  # short, mid, long, due today (index -1)
+        bt = bucket_table(t, book.max_due)
         for tk in book.tickets.values():
-            b = bucket_of(tk.due - t)
-            if b < 0:
-                due_today += 1
-            else:
-                face[b] += 1
+            face[bt[tk.due]] += 1
+        due_today = face[3]
         cash = book.cash
         total_face = S * (face[0] + face[1] + face[2] + due_today)
         total_cash = sum(cash)
@@ -349,8 +346,9 @@ class Run:
         off = [0, 0, 0]
         vbt_home = [0, 0, 0]
         kind = book.kind
+        bt = bucket_table(t, book.max_due)
         for tk in book.tickets.values():
-            b = bucket_of(tk.due - t)
+            b = bt[tk.due]
             if b < 0:
                 continue
             h = tk.holder

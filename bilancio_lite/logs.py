@@ -38,20 +38,15 @@ _PANDAS_DTYPE = {"int": "int64", "Int": "Int64", "float": "float64", "bool": "bo
 def _frame(file: str, rows: list[tuple], identity: dict[str, Any]) -> pd.DataFrame:
     """One per-run table: identity columns, then the file's own columns, with schema dtypes."""
     cols = schema.FILES[file]
-    body = [c.name for c in cols]
-    if rows:
-        df = pd.DataFrame.from_records(rows, columns=body)
-        for c in cols:
-            if c.dtype == "Int":
-                df[c.name] = df[c.name].astype("Int64")
-    else:
-        df = pd.DataFrame({c.name: pd.Series(dtype=_PANDAS_DTYPE[c.dtype]) for c in cols})
-    ident_names = schema.identity_names(file)
-    ident = pd.DataFrame({name: [value] * len(df) for name, value in zip(ident_names, identity.values())},
-                         index=df.index)
-    if not len(df):
-        ident = ident.astype({n: _PANDAS_DTYPE[schema.dtypes(file)[n]] for n in ident_names})
-    return pd.concat([ident, df], axis=1)
+    dtypes = schema.dtypes(file)
+    n = len(rows)
+    data: dict[str, Any] = {}
+    for name, value in zip(schema.identity_names(file), identity.values()):
+        data[name] = pd.Series([value] * n, dtype=_PANDAS_DTYPE[dtypes[name]])
+    columns = list(zip(*rows)) if n else [[] for _ in cols]
+    for c, values in zip(cols, columns):
+        data[c.name] = pd.Series(values, dtype=_PANDAS_DTYPE[c.dtype])
+    return pd.DataFrame(data)
 
 
 def identity_values(run: "Run") -> dict[str, Any]:

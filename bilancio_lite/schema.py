@@ -1,6 +1,7 @@
 """The one place where every output file's columns are defined: name, dtype and meaning (§8).
 
-`docs/outputs.md` is generated from this module (`python -m bilancio_lite.schema > docs/outputs.md`),
+`docs/outputs.md` is generated from this module
+(`python -c "import bilancio_lite.schema as s; print(s.render_markdown())" > docs/outputs.md`),
 and a test checks that it is up to date and that written CSVs have exactly these columns.
 
 dtypes: "int" (int64), "Int" (nullable integer, blank when missing), "float", "bool", "str".
@@ -292,7 +293,7 @@ def render_markdown() -> str:
     parts = [
         "# Output files",
         "",
-        "Generated from `bilancio_lite/schema.py` by `python -m bilancio_lite.schema > docs/outputs.md`;",
+        "Generated from `bilancio_lite/schema.py` (`render_markdown`);",
         "a test fails when this file is stale. Spec: `model.md` §8. Units: u = currency units;",
         "prices are per unit face (par = 1).",
         "",

@@ -66,8 +66,15 @@ def gap_from_events(cash: float, ev: dict[int, list[float]], t: int, H: int) -> 
 
 
 def liquidity_gap(book: Book, i: int, t: int, H: int, rollover: bool) -> float:
-    """§4.1 for trader i on day t."""
-    return gap_from_events(book.cash[i], flow_events(book, i, t, H, rollover), t, H)
+    """§4.1 for trader i on day t.
+
+    Shortcut (exact): need(d) <= out(d) + sum of earlier terminal outflows - cash <= total
+    liabilities - cash, so a trader whose cash covers everything it has issued has gap 0.
+    """
+    cash = book.cash[i]
+    if book.S * len(book.issued[i]) <= cash:
+        return 0.0
+    return gap_from_events(cash, flow_events(book, i, t, H, rollover), t, H)
 
 
 def best_sale(book: Book, market: Market, i: int, t: int, H: int, rollover: bool,

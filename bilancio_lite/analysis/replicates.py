@@ -4,7 +4,8 @@ Each pair gives one paired difference ``trading_effect = delta_passive − delta
 random numbers. For each slice (the pairs sharing the values of ``by``) this module reports the
 mean difference, a percentile-bootstrap confidence interval (``numpy.random.default_rng`` seeded
 per slice, so a slice's result does not depend on the other slices) and a Wilcoxon signed-rank
-test of zero median difference (``scipy.stats.wilcoxon``, zero differences dropped).
+test of zero median difference (``scipy.stats.wilcoxon`` on the non-zero differences, as in
+Wilcoxon's original zero handling, so small samples get the exact distribution).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def wilcoxon_test(x: np.ndarray) -> tuple[float, float, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = stats.wilcoxon(x, zero_method="wilcox", alternative="two-sided")
+            res = stats.wilcoxon(x[x != 0], alternative="two-sided")
         return float(res.statistic), float(res.pvalue), ""
     except ValueError as exc:  # pragma: no cover - scipy edge cases
         return float("nan"), float("nan"), f"wilcoxon failed: {exc}"
