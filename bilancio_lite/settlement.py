@@ -89,8 +89,10 @@ def settle(book: Book, t: int, clearing: str = "simultaneous") -> Settlement:
                 p[i], R[i] = D[i], 1.0
             else:
                 R[i] = p[i] / D[i]
-        for tk in mat:  # each holder gets S*R per ticket; each issuer pays p_i in total
-            book.pay(tk.issuer, tk.holder, S * R[tk.issuer])
+        for tk in mat:  # each holder gets S*R per ticket from its issuer (double entry, I4)
+            amount = S * R[tk.issuer]
+            cash[tk.issuer] -= amount
+            cash[tk.holder] += amount
         for i in issuers:
             if R[i] < 1.0:
                 cash[i] = 0.0  # exact zero: c_i + r_i - p_i = 0 up to the clearing tolerance
@@ -110,8 +112,12 @@ def settle(book: Book, t: int, clearing: str = "simultaneous") -> Settlement:
                 cash[i] = 0.0
         out.sweeps = 1
     out.paid, out.R = p, R
-    for tk in mat:
-        book.remove(tk)
+    tickets, held, issued = book.tickets, book.held, book.issued
+    for tk in mat:  # delete all due tickets (by_due[t] is already gone)
+        tid = tk.id
+        del tickets[tid]
+        del held[tk.holder][tid]
+        del issued[tk.issuer][tid]
     for i in issuers:
         if R[i] < 1.0:
             book.defaulted[i] = True
@@ -144,16 +150,32 @@ def rollover(book: Book, st: Settlement, t: int) -> Rollover:
             pending.append(tk)
         else:
             out.not_rolled.append(tk)
-    cash = book.cash
+    cash, rolled = book.cash, out.rolled
+    tickets, held, issued, by_due = book.tickets, book.held, book.issued, book.by_due
     while pending:
         left = []
         for tk in pending:
-            if cash[tk.holder] >= S - eps:
-                book.pay(tk.holder, tk.issuer, S)
-                new = book.issue(tk.issuer, tk.holder, t + tk.dT, tk.dT, tk.lineage, tk.cycle + 1)
-                out.rolled.append((tk, new))
-            else:
+            h, i = tk.holder, tk.issuer
+            if cash[h] < S - eps:
                 left.append(tk)
+                continue
+            cash[h] -= S  # the lender pays S to the borrower (double entry, I10)
+            cash[i] += S
+            due = t + tk.dT  # Book.issue, inlined: this loop runs for every repaid ticket
+            tid = book.next_id
+            book.next_id = tid + 1
+            new = Ticket(tid, i, h, due, tk.dT, tk.lineage, tk.cycle + 1)
+            tickets[tid] = new
+            held[h][tid] = new
+            issued[i][tid] = new
+            day = by_due.get(due)
+            if day is None:
+                by_due[due] = {tid: new}
+            else:
+                day[tid] = new
+            if due > book.max_due:
+                book.max_due = due
+            rolled.append((tk, new))
         if len(left) == len(pending):
             break
         pending = left
