@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -35,6 +36,15 @@ PAIR_KEYS = ("kappa", "concentration", "mu", "monotonicity", "outside_mid_ratio"
 _PANDAS_DTYPE = {"int": "int64", "Int": "Int64", "float": "float64", "bool": "bool", "str": "object"}
 
 
+_NUMPY_DTYPE = {"int": np.int64, "float": np.float64, "bool": np.bool_, "str": object}
+
+
+def _column(values: Any, dtype: str) -> Any:
+    if dtype == "Int":
+        return pd.array(values, dtype="Int64")
+    return np.asarray(values, dtype=_NUMPY_DTYPE[dtype])
+
+
 def _frame(file: str, rows: list[tuple], identity: dict[str, Any]) -> pd.DataFrame:
     """One per-run table: identity columns, then the file's own columns, with schema dtypes."""
     cols = schema.FILES[file]
@@ -42,11 +52,11 @@ def _frame(file: str, rows: list[tuple], identity: dict[str, Any]) -> pd.DataFra
     n = len(rows)
     data: dict[str, Any] = {}
     for name, value in zip(schema.identity_names(file), identity.values()):
-        data[name] = pd.Series([value] * n, dtype=_PANDAS_DTYPE[dtypes[name]])
-    columns = list(zip(*rows)) if n else [[] for _ in cols]
+        data[name] = _column([value] * n, dtypes[name])
+    columns = list(zip(*rows)) if n else [() for _ in cols]
     for c, values in zip(cols, columns):
-        data[c.name] = pd.Series(values, dtype=_PANDAS_DTYPE[c.dtype])
-    return pd.DataFrame(data)
+        data[c.name] = _column(values, c.dtype)
+    return pd.DataFrame(data, copy=False)
 
 
 def identity_values(run: "Run") -> dict[str, Any]:

@@ -24,10 +24,12 @@ TRADE_COLS = IDENTITY + [
     "dealer_inventory_after", "dealer_cash_before", "dealer_cash_after", "dealer_capacity",
     "trader_id", "trader_cash_before", "trader_cash_after", "trader_gap_before", "trader_gap_after",
     "is_liquidity_driven"]
-# §8.2's own face_value column clashes with the identity column; the writer's choice is unknown,
-# so these frames carry only the identity one (= S) and the analysis uses n_tickets × S.
-REP_COLS = IDENTITY + [
-    "trader_id", "liability_id", "cycle", "maturity_day", "n_tickets", "face_held_by_traders",
+# §8.2's own face_value (liability face) clashes with the identity face_value (S): the logs writer
+# names the identity column ticket_face in repayment_events.csv.
+REP_IDENTITY = [c if c != "face_value" else "ticket_face" for c in IDENTITY]
+REP_COLS = REP_IDENTITY + [
+    "trader_id", "liability_id", "cycle", "maturity_day", "n_tickets", "face_value",
+    "face_held_by_traders",
     "face_held_by_dealers", "face_held_by_vbts", "outcome", "recovery_rate", "window_start",
     "window_end", "buy_count", "sell_count", "face_bought", "face_sold", "net_cash_pnl",
     "held_matching_maturity", "ended_holding", "strategy", "many_round_trips", "used_dealer",
@@ -94,8 +96,10 @@ def rep(p: dict, regime: str, trader: str, n_tickets: int, outcome: str, strateg
         buys: int = 0, sells: int = 0, cycle: int = 1, day: int = 1, held_traders: float = 0.0) -> dict:
     r = dict.fromkeys(REP_COLS, 0)
     r.update(ident(p, regime))
+    r["ticket_face"] = r.pop("face_value")
     r.update(trader_id=trader, liability_id=f"{trader}@{day}", cycle=cycle, maturity_day=day,
-             n_tickets=n_tickets, face_held_by_traders=held_traders, outcome=outcome,
+             n_tickets=n_tickets, face_value=n_tickets * S, face_held_by_traders=held_traders,
+             outcome=outcome,
              recovery_rate=1.0 if outcome == "repaid" else 0.5, buy_count=buys, sell_count=sells,
              strategy=strategy, many_round_trips=False, used_dealer=buys + sells > 0,
              held_matching_maturity=False, ended_holding=False)
@@ -169,6 +173,14 @@ def test_sort_frame_uses_natural_orders():
     assert sort_frame(df, ["trader_id"])["trader_id"].tolist() == ["H1", "H2", "H10"]
 
 
+def test_builders_match_the_logs_schema():
+    schema = pytest.importorskip("bilancio_lite.schema")
+    for name, cols in (("trades", TRADE_COLS), ("repayment_events", REP_COLS),
+                       ("inventory_timeseries", INV_COLS), ("system_state_timeseries", SYS_COLS)):
+        assert cols == schema.columns(name), name
+    assert set(comparison(P(1.0)).columns) <= set(schema.columns("comparison"))
+
+
 # --------------------------------------------------------------------------- tests: io
 
 
@@ -201,6 +213,16 @@ def test_load_sweep_concatenates_runs(tmp_path):
     assert sd.comparison["identical_default_set"].dtype == bool
     assert len(sd.system_state) == 4
     assert sd.repayments is sd.repayments  # cached
+
+
+def test_load_sweep_skips_unfinished_run_folders(tmp_path):
+    p = P(1.0)
+    _write_sweep(tmp_path, [p])
+    hidden = tmp_path / "active" / "runs" / ".tmp-x-1234"
+    hidden.mkdir()
+    frame([rep(p, "active", "H9", 1, "repaid")], REP_COLS).to_csv(
+        hidden / "repayment_events.csv", index=False)
+    assert "H9" not in set(load_sweep(tmp_path).repayments["trader_id"])
 
 
 def test_load_sweep_header_only_everywhere(tmp_path):

@@ -158,14 +158,19 @@ def pair_context(comparison: pd.DataFrame, extra: Sequence[str] = ()) -> pd.Data
 
 
 def with_liability_face(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
-    """Repayment rows with a ``liability_face`` column (= ``n_tickets × S``, §8.2).
+    """Repayment rows with a ``liability_face`` column (the cohort's face ``n_tickets × S``, §8.2).
 
-    §8.2's ``face_value`` column clashes with the identity column ``face_value`` (= S), so the
-    liability face is recomputed from ``n_tickets`` and the pair's ticket face S taken from
-    comparison.csv. If the rows already carry ``liability_face`` it is used as is.
+    §8.2's ``face_value`` (liability face) clashes with the identity column ``face_value`` (S). The
+    logs writer names the identity column ``ticket_face`` in repayment_events.csv; when that column
+    is present, ``face_value`` is the liability face and is used as is. Otherwise the meaning of
+    ``face_value`` is ambiguous, so the face is recomputed as ``n_tickets × S`` with S taken from
+    comparison.csv. A ``liability_face`` column already present is kept.
     """
     rep = norm_keys(repayments)
     if "liability_face" in rep.columns:
+        return rep
+    if "ticket_face" in rep.columns and "face_value" in rep.columns:
+        rep["liability_face"] = rep["face_value"].astype("float64")
         return rep
     require(rep, list(PAIR_KEYS) + ["n_tickets"], "repayments")
     s = norm_keys(comparison[list(PAIR_KEYS) + ["face_value"]]).rename(columns={"face_value": "_S"})

@@ -10,9 +10,11 @@ passive run nobody trades, so holdings at the first settlement are the initial h
 - ``init_claims_face`` = the debtor's cycle-1 ``face_held_by_traders`` (all ring tickets of
   H_{i-1} are held by H_i until then).
 
-Initial cash is not in the CSVs: pass ``initial_traders`` (columns ``trader_id, init_cash,
-init_liability_face, init_claims_face, own_due_day, debtor_due_day`` + pair keys) to supply it; its
-non-missing values take precedence over the derived ones. Missing features stay NaN.
+Initial cash is not in the four §8 CSVs: pass ``initial_traders`` (columns ``trader_id, init_cash,
+init_liability_face, init_claims_face, own_due_day, debtor_due_day`` + pair keys; the logs writer's
+traders.csv, ``SweepData.traders``, has them, and its passive rows are used when both regimes are
+given) to supply it; its non-missing values take precedence over the derived ones. Missing features
+stay NaN.
 """
 
 from __future__ import annotations
@@ -144,7 +146,11 @@ def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame
     init = None
     if initial_traders is not None:
         require(initial_traders, pk + ["trader_id", *INITIAL_FEATURES], "initial_traders")
-        init = norm_keys(initial_traders[pk + ["trader_id", *INITIAL_FEATURES]])
+        init = norm_keys(initial_traders)
+        if "regime" in init.columns:  # traders.csv: identical t = 0 rows in both regimes
+            init = init.assign(_pref=(init["regime"] != "passive").astype(int)).sort_values(
+                pk + ["trader_id", "_pref"], kind="mergesort")
+        init = init.drop_duplicates(pk + ["trader_id"], keep="first")[pk + ["trader_id", *INITIAL_FEATURES]]
         init = init.merge(ctx[pk], on=pk, how="inner")
     ids = [rep[pk + ["trader_id"]]] + ([init[pk + ["trader_id"]]] if init is not None else [])
     base = pd.concat(ids, ignore_index=True).drop_duplicates()

@@ -23,6 +23,7 @@ RUN_FILES: dict[str, str] = {
     "repayments": "repayment_events",
     "inventory": "inventory_timeseries",
     "system_state": "system_state_timeseries",
+    "traders": "traders",
 }
 
 #: Boolean columns per file; CSV readers may return them as strings when a file is header-only.
@@ -31,6 +32,7 @@ BOOL_COLUMNS: dict[str, tuple[str, ...]] = {
     "repayment_events": ("held_matching_maturity", "ended_holding", "many_round_trips", "used_dealer"),
     "inventory_timeseries": ("is_at_zero", "hit_limit_this_step", "vbt_used_this_step"),
     "system_state_timeseries": (),
+    "traders": ("defaulted",),
     "comparison": ("identical_default_set", "rollover", "invest"),
 }
 
@@ -53,7 +55,8 @@ class SweepData:
     """The CSVs of one sweep folder, read lazily and cached (§8.1–§8.5).
 
     Attributes are DataFrames: ``comparison`` (aggregate/comparison.csv), ``trades``,
-    ``repayments``, ``inventory`` and ``system_state`` (each concatenated over both regimes' runs).
+    ``repayments``, ``inventory``, ``system_state`` and ``traders`` (each concatenated over both
+    regimes' runs; folders whose name starts with "." are unfinished writes and are skipped).
     """
 
     sweep_dir: Path
@@ -62,7 +65,9 @@ class SweepData:
         name = RUN_FILES[key]
         paths = []
         for regime in ("passive", "active"):
-            paths += sorted((self.sweep_dir / regime / "runs").glob(f"*/{name}.csv"))
+            found = (self.sweep_dir / regime / "runs").glob(f"*/{name}.csv")
+            # skip hidden folders: a run being written sits in ".tmp-<run_id>-…" until renamed
+            paths += sorted(p for p in found if not p.parent.name.startswith("."))
         if not paths:
             raise FileNotFoundError(
                 f"no {name}.csv found under {self.sweep_dir}/{{passive,active}}/runs/*/")
@@ -93,6 +98,11 @@ class SweepData:
     @cached_property
     def system_state(self) -> pd.DataFrame:
         return self._run_table("system_state")
+
+    @cached_property
+    def traders(self) -> pd.DataFrame:
+        """traders.csv (the logs writer's addition: per-trader initial conditions and outcome)."""
+        return self._run_table("traders")
 
 
 def load_sweep(sweep_dir: str | os.PathLike) -> SweepData:

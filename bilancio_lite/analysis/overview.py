@@ -125,8 +125,9 @@ def takeaway_no_difference(shares: pd.DataFrame) -> str:
     if best.empty:
         lead = "none of the hypotheses holds for any pair"
     else:
+        verb = " explains the most" if len(best) == 1 else " explain the most (tied)"
         lead = " and ".join(f"{h.split('_')[0]} ({d})" for h, d in
-                            zip(best["hypothesis"], best["description"])) + " explains the most"
+                            zip(best["hypothesis"], best["description"])) + verb
     return f"Of {n} unchanged pairs, {lead} ({', '.join(parts)})."
 
 
@@ -201,5 +202,5 @@ def takeaway_replicates(table: pd.DataFrame) -> str:
                 f"is available (R = 1).")
     pos = int((ok["ci_low"] > 0).sum())
     neg = int((ok["ci_high"] < 0).sum())
-    return (f"In {pos} of {len(ok)} slices the 95% interval of the paired trading effect lies above "
+    return (f"In {pos} of {len(ok)} slices the bootstrap interval of the paired trading effect lies above "
             f"zero and in {neg} below zero.")

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._common import as_list, empty_frame, norm_keys, require, sort_frame
 
@@ -45,6 +44,8 @@ def wilcoxon_test(x: np.ndarray) -> tuple[float, float, str]:
         return float("nan"), float("nan"), "fewer than 2 pairs: no CI or test"
     if not np.any(x != 0):
         return float("nan"), 1.0, "all differences zero"
+    from scipy import stats  # imported here: scipy.stats costs ~1 s to import
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -2,8 +2,8 @@
 
 Every metric is computed from the active run's CSVs: trades.csv (customer trades only; re-homing
 transfers are not usage), inventory_timeseries.csv, system_state_timeseries.csv and
-repayment_events.csv. ``failed_attempts`` is not computable (trades.csv logs executions only) and
-is omitted. The P&L columns are copied from comparison.csv when present (§8.5).
+repayment_events.csv. ``failed_attempts`` is not computable (trades.csv logs executions only) and,
+like the P&L columns, is copied from comparison.csv when present (NaN otherwise).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ INVENTORY_METRICS: list[str] = [
 SYSTEM_METRICS: list[str] = ["mean_debt_to_money", "final_debt_to_money", "debt_shrink_rate"]
 REPAYMENT_METRICS: list[str] = ["frac_defaulted_that_traded", "frac_repaid_that_traded"]
 PNL_METRICS: dict[str, str] = {
-    "dealer_pnl": "dealer_total_pnl", "dealer_return": "dealer_total_return", "vbt_pnl": "vbt_total_pnl"}
+    "dealer_pnl": "dealer_total_pnl", "dealer_return": "dealer_total_return", "vbt_pnl": "vbt_total_pnl",
+    "failed_attempts": "failed_attempts"}
 
 #: Columns of :func:`dealer_usage_by_run`.
 USAGE_COLUMNS: list[str] = (

@@ -1,0 +1,94 @@
+"""§8.6 D on hand-built frames (S = 20); expected values worked out in the comments."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from bilancio_lite.analysis import (
+    activity_vs_effect, bucket_depletion, dealer_inventory_share, first_default_days,
+)
+from bilancio_lite.analysis.horizons import DEPLETION_COLUMNS, FIRST_DEFAULT_COLUMNS, SHARE_COLUMNS
+from test_analysis_common import (
+    INV_COLS, P, REP_COLS, SYS_COLS, comparison, frame, inv, rep, sysrow,
+)
+
+P1, P2, P3 = P(0.5), P(1.0), P(2.0)
+
+
+def test_dealer_inventory_share():
+    invs = frame([
+        inv(P1, "active", 1, "short", 1, outstanding=100.0),
+        inv(P1, "active", 0, "mid", 0, outstanding=0.0),
+        inv(P1, "active", 0, "short", 2, outstanding=200.0),
+    ], INV_COLS)
+    sys_ = frame([sysrow(P1, "active", 0, 500.0, 1.0), sysrow(P1, "active", 1, 300.0, 1.0)], SYS_COLS)
+    s = dealer_inventory_share(invs, sys_)
+    assert list(s.columns) == SHARE_COLUMNS
+    assert s[["day", "bucket"]].values.tolist() == [[0, "short"], [0, "mid"], [1, "short"]]
+    assert s["dealer_inventory_face"].tolist() == [40.0, 0.0, 20.0]
+    assert s["dealer_inventory_share"].iloc[0] == 0.2 and s["dealer_inventory_share"].iloc[2] == 0.2
+    assert math.isnan(s["dealer_inventory_share"].iloc[1])  # empty bucket
+    assert s["total_face_outstanding"].tolist() == [500.0, 500.0, 300.0]
+    assert dealer_inventory_share(invs.iloc[0:0], sys_).empty
+
+
+def test_activity_vs_effect_bins():
+    usage = pd.DataFrame({
+        "dealer_active_fraction": [0.0, 0.2, 0.5, 0.9, float("nan")],
+        "trading_effect": [0.0, 0.1, 0.2, 0.3, -0.1],
+        "effect_class": ["unchanged", "improved", "improved", "improved", "worsened"]})
+    a = activity_vs_effect(usage)
+    assert a["bin"].tolist() == ["[0, 0.25]", "(0.25, 0.5]", "(0.75, 1]", "none"]
+    assert a["n_pairs"].tolist() == [2, 1, 1, 1]
+    assert a["mean_trading_effect"].tolist() == pytest.approx([0.05, 0.2, 0.3, -0.1])
+    assert a["n_improved"].tolist() == [1, 1, 1, 0] and a["n_unchanged"].tolist() == [1, 0, 0, 0]
+    assert a["bin_low"].iloc[1] == 0.25 and math.isnan(a["bin_high"].iloc[3])
+    days = pd.DataFrame({"dealer_last_active_day": [3.0, 12.0, 40.0], "trading_effect": [0.0, 0.1, 0.2],
+                         "effect_class": ["unchanged", "improved", "improved"]})
+    d = activity_vs_effect(days, "dealer_last_active_day", bins=[0, 10, 20])
+    assert d["bin"].tolist() == ["[0, 10]", "(10, 20]", "outside"]
+    assert activity_vs_effect(usage.iloc[0:0]).empty
+
+
+def test_first_default_days():
+    comp = comparison(P3, P2, P1)
+    reps = frame([
+        rep(P1, "passive", "H1", 1, "defaulted", day=4), rep(P1, "passive", "H2", 1, "defaulted", day=1),
+        rep(P1, "active", "H2", 1, "defaulted", day=7), rep(P1, "active", "H1", 1, "repaid", day=2),
+        rep(P3, "active", "H1", 1, "defaulted", day=3), rep(P3, "passive", "H1", 1, "repaid", day=3),
+    ], REP_COLS)
+    f = first_default_days(reps, comp)
+    assert list(f.columns) == FIRST_DEFAULT_COLUMNS
+    assert f["kappa"].tolist() == [0.5, 1.0, 2.0]
+    assert f.iloc[0][["first_default_day_passive", "first_default_day_active",
+                      "first_default_delay"]].tolist() == [1.0, 7.0, 6.0]
+    assert f.iloc[1][FIRST_DEFAULT_COLUMNS[-3:]].isna().all()  # P2: no defaults
+    assert math.isnan(f.iloc[2].first_default_day_passive) and f.iloc[2].first_default_day_active == 3.0
+    g = first_default_days(reps.iloc[0:0], comp)
+    assert len(g) == 3 and g["first_default_day_active"].isna().all()
+    assert first_default_days(reps, comp.iloc[0:0]).empty
+
+
+def test_bucket_depletion():
+    invs = frame([
+        inv(P1, "active", 1, "short", 0, cap=4, limit=True),
+        inv(P1, "active", 0, "short", 2, start=3, cap=4),
+        inv(P1, "active", 2, "short", 1, cap=4),
+        inv(P1, "active", 0, "mid", 2, start=1, cap=2), inv(P1, "active", 1, "mid", 2, cap=2),
+        inv(P1, "passive", 0, "short", 4, cap=8),
+    ], INV_COLS)
+    d = bucket_depletion(invs)
+    assert list(d.columns) == DEPLETION_COLUMNS
+    assert d[["regime", "bucket"]].values.tolist() == [["passive", "short"], ["active", "short"],
+                                                       ["active", "mid"]]
+    short = d.iloc[1]
+    assert (short.n_days, short.initial_inventory, short.final_inventory) == (3, 3, 1)
+    assert (short.min_inventory, short.max_inventory, short.net_change) == (0, 2, -2)
+    assert short.mean_daily_change == pytest.approx(-2 / 3)
+    assert short.first_day_at_zero == 1 and short.zero_day_fraction == pytest.approx(1 / 3)
+    assert math.isnan(short.first_day_at_capacity) and short.limit_hit_days == 1
+    mid = d.iloc[2]
+    assert (mid.net_change, mid.mean_daily_change, mid.first_day_at_capacity) == (1, 0.5, 0)
+    assert math.isnan(mid.first_day_at_zero)
+    assert bucket_depletion(invs.iloc[0:0]).empty

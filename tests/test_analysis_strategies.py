@@ -1,0 +1,176 @@
+"""§8.6 A on a hand-built sweep whose answers are worked out by hand below.
+
+Pairs (N = 4, S = 20): P1 kappa .5 seed 1 (improved, te .25), P1b kappa .5 seed 2 (improved,
+te .05), P2 kappa 1 (unchanged, no repayment rows), P3 kappa 2 (worsened, te -.25).
+Active rows: P1: H1 5 tickets sell_before repaid, H2 3 no_trade defaulted, H3 2 hold repaid,
+H4 1 round_trip defaulted; P1b: H1 2 no_trade repaid; P3: H1 5 no_trade repaid, H2 3 sell_before
+defaulted. A passive row (P1 H1 defaulted) must be ignored.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from bilancio_lite.analysis import (
+    strategy_by_effect_class, strategy_by_stress_and_effect, strategy_effect_correlation,
+    strategy_outcomes_by_run, strategy_outcomes_overall, traded_vs_untraded,
+)
+from bilancio_lite.analysis.strategies import BY_RUN_COLUMNS, OVERALL_COLUMNS
+from test_analysis_common import P, REP_COLS, comparison, frame, rep
+
+P1 = P(0.5, 1, delta_passive=0.25, delta_active=0.0)
+P1b = P(0.5, 2, delta_passive=0.15, delta_active=0.10)
+P2 = P(1.0, 1)
+P3 = P(2.0, 1, delta_passive=0.0, delta_active=0.25)
+
+
+def world():
+    comp = comparison(P3, P2, P1b, P1)  # deliberately unsorted
+    reps = frame([
+        rep(P1, "active", "H1", 5, "repaid", "sell_before", sells=2),
+        rep(P1, "active", "H2", 3, "defaulted", "no_trade"),
+        rep(P1, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1),
+        rep(P1, "active", "H4", 1, "defaulted", "round_trip", buys=1, sells=1),
+        rep(P1b, "active", "H1", 2, "repaid", "no_trade"),
+        rep(P3, "active", "H1", 5, "repaid", "no_trade"),
+        rep(P3, "active", "H2", 3, "defaulted", "sell_before", sells=1),
+        rep(P1, "passive", "H1", 5, "defaulted", "no_trade"),
+    ], REP_COLS)
+    return comp, reps
+
+
+def test_by_run_exact_counts_and_rates():
+    comp, reps = world()
+    t = strategy_outcomes_by_run(reps, comp)
+    assert list(t.columns) == BY_RUN_COLUMNS
+    assert t["kappa"].tolist() == [0.5, 0.5, 1.0, 2.0] and t["seed"].tolist() == [1, 2, 1, 1]
+    p1 = t.iloc[0]
+    assert (p1.total_liabilities, p1.total_face_value, p1.default_face_total) == (4, 220.0, 80.0)
+    assert p1.default_rate_total == pytest.approx(80 / 220)
+    assert (p1.count_no_trade, p1.face_no_trade, p1.default_count_no_trade,
+            p1.default_face_no_trade, p1.default_rate_no_trade) == (1, 60.0, 1, 60.0, 1.0)
+    assert p1.face_share_no_trade == pytest.approx(60 / 220)
+    assert (p1.face_hold_to_maturity, p1.default_rate_hold_to_maturity) == (40.0, 0.0)
+    assert (p1.face_sell_before, p1.default_rate_sell_before) == (100.0, 0.0)
+    assert (p1.face_round_trip, p1.default_face_round_trip, p1.default_rate_round_trip) == (
+        20.0, 20.0, 1.0)
+    assert p1.active_run_id == "active_k0.5_c1.0_mu0.5_rho0.75_s1"
+    # P2 has no repayment rows: all zeros, and rates are 0 when face is 0
+    p2 = t.iloc[2]
+    assert p2.total_liabilities == 0 and p2.total_face_value == 0.0
+    assert all(p2[f"default_rate_{s}"] == 0.0 for s in
+               ("no_trade", "hold_to_maturity", "sell_before", "round_trip"))
+    assert p2.default_rate_total == 0.0 and p2.face_share_no_trade == 0.0
+    p3 = t.iloc[3]
+    assert (p3.total_face_value, p3.default_face_total, p3.default_rate_total) == (160.0, 60.0, 0.375)
+    assert (p3.face_sell_before, p3.default_rate_sell_before) == (60.0, 1.0)
+    assert p3.effect_class == "worsened" and p3.trading_effect == -0.25
+
+
+def test_by_run_liability_face_sources():
+    comp, reps = world()
+    # an explicit liability_face column wins (pretend S = 1)
+    t = strategy_outcomes_by_run(reps.assign(liability_face=reps["n_tickets"] * 1.0), comp)
+    assert t.iloc[0].total_face_value == 11.0
+    # without ticket_face, face_value is ambiguous: n_tickets x S from comparison (S = 20)
+    amb = reps.drop(columns="ticket_face").assign(face_value=20.0)
+    assert strategy_outcomes_by_run(amb, comp).iloc[0].total_face_value == 220.0
+
+
+def test_by_run_rejects_unknown_strategy():
+    comp, reps = world()
+    reps.loc[0, "strategy"] = "yolo"
+    with pytest.raises(ValueError, match="yolo"):
+        strategy_outcomes_by_run(reps, comp)
+
+
+def test_by_run_empty_inputs():
+    comp, reps = world()
+    assert list(strategy_outcomes_by_run(reps, comp.iloc[0:0]).columns) == BY_RUN_COLUMNS
+    t = strategy_outcomes_by_run(reps.iloc[0:0], comp)  # no rows at all: zeros for every pair
+    assert len(t) == 4 and t["total_face_value"].sum() == 0 and t["default_rate_total"].sum() == 0
+
+
+def test_overall_per_cell_and_strategy():
+    comp, reps = world()
+    o = strategy_outcomes_overall(strategy_outcomes_by_run(reps, comp))
+    assert list(o.columns) == OVERALL_COLUMNS
+    assert len(o) == 3 * 4  # 3 cells x 4 strategies
+    k05 = o[o.kappa == 0.5].set_index("strategy")
+    assert k05.loc["no_trade", "n_runs"] == 2
+    assert k05.loc["no_trade", "total_face"] == 100.0  # 60 (P1) + 40 (P1b)
+    assert k05.loc["no_trade", "default_face"] == 60.0
+    assert k05.loc["no_trade", "default_rate"] == pytest.approx(0.6)
+    assert k05.loc["no_trade", "runs_using_strategy"] == 2
+    assert k05.loc["no_trade", "mean_trading_effect"] == pytest.approx(0.15)
+    assert k05.loc["sell_before", "runs_using_strategy"] == 1
+    assert k05.loc["sell_before", "mean_trading_effect"] == pytest.approx(0.25)
+    k1 = o[o.kappa == 1.0]
+    assert k1["strategy"].tolist() == ["no_trade", "hold_to_maturity", "sell_before", "round_trip"]
+    assert (k1["runs_using_strategy"] == 0).all() and (k1["default_rate"] == 0).all()
+    assert k1["mean_trading_effect"].isna().all()
+    assert strategy_outcomes_overall(strategy_outcomes_by_run(reps, comp.iloc[0:0])).empty
+
+
+def test_cut_by_effect_class():
+    comp, reps = world()
+    c = strategy_by_effect_class(strategy_outcomes_by_run(reps, comp))
+    assert c["effect_class"].tolist() == ["improved"] * 4 + ["unchanged"] * 4 + ["worsened"] * 4
+    imp = c[c.effect_class == "improved"].set_index("strategy")
+    assert imp.loc["no_trade", "face"] == 100.0
+    assert imp.loc["no_trade", "face_share"] == pytest.approx(100 / 260)
+    assert imp.loc["no_trade", "default_rate"] == pytest.approx(0.6)
+    assert imp.loc["round_trip", "default_rate"] == 1.0
+    assert imp.loc["hold_to_maturity", "face_share"] == pytest.approx(40 / 260)
+    assert (imp["n_runs"] == 2).all()
+    unch = c[c.effect_class == "unchanged"]
+    assert (unch["face"] == 0).all() and (unch["face_share"] == 0).all() and (unch["default_rate"] == 0).all()
+    wor = c[c.effect_class == "worsened"].set_index("strategy")
+    assert wor.loc["sell_before", "face_share"] == pytest.approx(60 / 160)
+    assert wor.loc["sell_before", "default_rate"] == 1.0
+
+
+def test_cut_by_stress_and_effect_order():
+    comp, reps = world()
+    c = strategy_by_stress_and_effect(strategy_outcomes_by_run(reps, comp))
+    groups = c[["stress_regime", "effect_class"]].drop_duplicates().values.tolist()
+    assert groups == [["low", "unchanged"], ["low", "worsened"], ["medium", "improved"]]
+
+
+def test_correlation_with_trading_effect():
+    comp, reps = world()
+    r = strategy_effect_correlation(strategy_outcomes_by_run(reps, comp)).set_index("strategy")
+    # runs with face: P1 (te .25), P1b (.05), P3 (-.25); P2 has no face and is skipped
+    assert (r["n_runs"] == 3).all()
+    te = [0.25, 0.05, -0.25]
+    assert r.loc["no_trade", "pearson_r"] == pytest.approx(np.corrcoef([60 / 220, 1.0, 100 / 160], te)[0, 1])
+    assert r.loc["no_trade", "spearman_r"] == pytest.approx(-0.5)  # ranks (1,3,2) vs (3,2,1)
+    assert r.loc["hold_to_maturity", "spearman_r"] == pytest.approx(1.5 / math.sqrt(3))
+    assert strategy_effect_correlation(strategy_outcomes_by_run(reps, comp.iloc[0:0])).empty
+
+
+def test_correlation_single_run_is_nan():
+    comp, reps = world()
+    one = strategy_outcomes_by_run(reps, comp).iloc[[0]]
+    assert strategy_effect_correlation(one)["pearson_r"].isna().all()
+
+
+def test_traded_vs_untraded_overall_and_by_class():
+    comp, reps = world()
+    t = traded_vs_untraded(reps, comp)
+    assert len(t) == 1
+    r = t.iloc[0]
+    assert (r.traded_liabilities, r.traded_face, r.traded_default_face) == (4, 220.0, 80.0)
+    assert (r.untraded_liabilities, r.untraded_face, r.untraded_default_face) == (3, 200.0, 60.0)
+    assert r.traded_default_rate == pytest.approx(80 / 220)
+    assert r.untraded_default_rate == pytest.approx(0.3)
+    assert r.rate_difference == pytest.approx(0.3 - 80 / 220)
+    b = traded_vs_untraded(reps, comp, by="effect_class").set_index("effect_class")
+    assert b.index.tolist() == ["improved", "worsened"]
+    assert b.loc["improved", "traded_default_rate"] == pytest.approx(20 / 160)
+    assert b.loc["improved", "untraded_default_rate"] == pytest.approx(0.6)
+    assert b.loc["worsened", "traded_default_rate"] == 1.0
+    assert b.loc["worsened", "untraded_default_rate"] == 0.0
+    e = traded_vs_untraded(reps.iloc[0:0], comp, by="stress_regime")
+    assert e.empty and list(e.columns)[0] == "stress_regime"
