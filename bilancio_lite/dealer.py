@@ -25,8 +25,8 @@ class Quote(NamedTuple):
     p: float         # ladder mid p(x) at the current inventory
     ask_int: float   # interior ask p + I/2
     bid_int: float   # interior bid p - I/2
-    ask: float       # clipped ask min(A, ask_int)
-    bid: float       # clipped bid max(B, bid_int)
+    ask: float       # clipped ask: ask_int clamped into [B, A]
+    bid: float       # clipped bid: bid_int clamped into [B, A]
     A: float         # outside ask
     B: float         # outside bid
     M: float         # outside mid
@@ -56,7 +56,13 @@ def kernel(a: int, C: float, M: float, O: float, S: float, *, M_min: float = 0.0
     p = M - O / (K + 2) * (a - K / 2)
     ask_int = p + inside / 2
     bid_int = p - inside / 2
-    return Quote(False, K, lam, inside, p, ask_int, bid_int, min(A, ask_int), max(B, bid_int), A, B, M, O)
+    # Clipped quotes are the interior quotes clamped into [B, A]. §3.2 writes min(A, ask_int) and
+    # max(B, bid_int), which is the same whenever B = M - O/2. With clip_B and M < O/2, however,
+    # the ladder runs below B = 0 and ask_int can fall under B (even under 0): the spec's own I5
+    # (B <= bid_c <= ask_c <= A) and A31 (no negative prices) then require the floor at B as well.
+    ask = min(A, max(B, ask_int))
+    bid = max(B, min(A, bid_int))
+    return Quote(False, K, lam, inside, p, ask_int, bid_int, ask, bid, A, B, M, O)
 
 
 @dataclass(slots=True)

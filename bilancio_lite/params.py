@@ -17,7 +17,7 @@ BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
 class ModelParams(BaseModel):
     """All inputs of one passive/active pair (§1). Frozen: a run never mutates its parameters."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     # --- ring (§2.1–2.3) -------------------------------------------------------------------
     n_traders: int = Field(100, ge=2, le=100_000, description="N: ring size (traders H1..HN)")
