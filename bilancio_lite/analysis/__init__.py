@@ -8,26 +8,38 @@ and one-sentence takeaways). No plotting here: notebooks plot these tables.
 
 from ._common import (
     BREADTHS, BUCKETS, CELL_KEYS, EFFECT_CLASSES, IDENTITY_COLUMNS, PAIR_CONTEXT, PAIR_KEYS,
-    STRATEGIES, STRESS_REGIMES,
+    PARAM_LABELS, STRATEGIES, STRESS_REGIMES,
 )
-from .horizons import activity_vs_effect, bucket_depletion, dealer_inventory_share, first_default_days
+from .horizons import (
+    activity_vs_effect, bucket_depletion, dealer_inventory_share, dealer_inventory_vs_debt,
+    debt_money_path, first_default_days, late_activity_effect,
+)
 from .initial_conditions import (
-    cash_debt_bin, claims_tercile, initial_conditions_summary, mismatch_sign,
-    trader_initial_conditions,
+    cash_debt_bin, claims_tercile, initial_conditions_by_feature, initial_conditions_long,
+    initial_conditions_summary, mismatch_sign, trader_initial_conditions,
 )
 from .io import SweepData, load_sweep, write_table
-from .no_difference import hypothesis_shares, no_difference_pairs
+from .no_difference import (
+    hypothesis_shares, hypothesis_verdicts, no_difference_pairs, no_difference_summary,
+    with_initial_face,
+)
 from .overview import (
     sweep_overview, takeaway_activity, takeaway_depletion, takeaway_first_defaults,
     takeaway_initial_conditions, takeaway_inventory_share, takeaway_no_difference,
     takeaway_overview, takeaway_replicates, takeaway_strategies, takeaway_strategy_correlation,
     takeaway_traded_vs_untraded, takeaway_usage,
+    takeaway_buy_and_hold, takeaway_dealer_idle, takeaway_debt_path, takeaway_defaulters_traded,
+    takeaway_hypothesis, takeaway_inactive, takeaway_inventory_vs_debt, takeaway_late_activity,
+    takeaway_many_round_trips, takeaway_no_difference_summary, takeaway_paired_defaults,
+    takeaway_replicate_count, takeaway_rescued_harmed, takeaway_strategy_default_rates,
+    takeaway_strategy_mix, takeaway_strategy_shares, takeaway_strategy_vs_passive,
+    takeaway_traded_volume, takeaway_usage_by_feature,
 )
-from .replicates import bootstrap_mean_ci, paired_effect_by_slice, wilcoxon_test
+from .replicates import bootstrap_mean_ci, paired_effect_by_slice, replicate_count, wilcoxon_test
 from .strategies import (
     strategy_by_effect_class, strategy_by_stress_and_effect, strategy_by_stress_regime,
-    strategy_cut, strategy_effect_correlation, strategy_outcomes_by_run, strategy_outcomes_overall,
-    traded_vs_untraded,
+    strategy_cut, strategy_effect_correlation, strategy_flags, strategy_outcomes_by_run,
+    strategy_outcomes_overall, strategy_vs_passive, traded_long, traded_vs_untraded,
 )
 from .usage import (
     cells_traded_default_less, dealer_usage_by_run, participation_breadth, usage_by_breadth,
@@ -36,7 +48,7 @@ from .usage import (
 
 __all__ = [
     "BREADTHS", "BUCKETS", "CELL_KEYS", "EFFECT_CLASSES", "IDENTITY_COLUMNS", "PAIR_CONTEXT",
-    "PAIR_KEYS", "STRATEGIES", "STRESS_REGIMES",
+    "PAIR_KEYS", "PARAM_LABELS", "STRATEGIES", "STRESS_REGIMES",
     "SweepData", "load_sweep", "write_table",
     "strategy_outcomes_by_run", "strategy_outcomes_overall", "strategy_cut",
     "strategy_by_effect_class", "strategy_by_stress_regime", "strategy_by_stress_and_effect",
@@ -52,4 +64,16 @@ __all__ = [
     "takeaway_usage", "takeaway_traded_vs_untraded", "takeaway_no_difference",
     "takeaway_first_defaults", "takeaway_activity", "takeaway_inventory_share",
     "takeaway_depletion", "takeaway_initial_conditions", "takeaway_replicates",
+    # notebooks 02-05
+    "hypothesis_verdicts", "no_difference_summary", "with_initial_face",
+    "strategy_vs_passive", "strategy_flags", "traded_long",
+    "initial_conditions_by_feature", "initial_conditions_long",
+    "dealer_inventory_vs_debt", "debt_money_path", "late_activity_effect", "replicate_count",
+    "takeaway_replicate_count", "takeaway_no_difference_summary", "takeaway_hypothesis",
+    "takeaway_traded_volume", "takeaway_defaulters_traded", "takeaway_dealer_idle",
+    "takeaway_strategy_shares", "takeaway_strategy_default_rates", "takeaway_strategy_vs_passive",
+    "takeaway_buy_and_hold", "takeaway_many_round_trips", "takeaway_usage_by_feature",
+    "takeaway_paired_defaults", "takeaway_strategy_mix", "takeaway_rescued_harmed",
+    "takeaway_inactive", "takeaway_inventory_vs_debt", "takeaway_debt_path",
+    "takeaway_late_activity",
 ]

@@ -34,6 +34,16 @@ BREADTHS: tuple[str, ...] = ("narrow", "middle", "broad")  # §7.2
 BUCKETS: tuple[str, ...] = ("short", "mid", "long")  # §2.4
 REGIMES: tuple[str, ...] = ("passive", "active")
 
+#: Axis labels (with units) for the grid parameters and the pair classes, used by the notebooks.
+PARAM_LABELS: dict[str, str] = {
+    "kappa": "kappa (trader liquidity / ring debt)",
+    "concentration": "c (Dirichlet concentration)",
+    "mu": "mu (maturity misalignment, 0-1)",
+    "outside_mid_ratio": "rho (outside mid, per unit face)",
+    "stress_regime": "stress regime (from delta passive)",
+    "effect_class": "effect class of the pair",
+}
+
 #: Short names accepted wherever a parameter is named.
 PARAM_ALIASES: dict[str, str] = {"rho": "outside_mid_ratio", "c": "concentration"}
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import (
-    PAIR_KEYS, as_bool, class_counts, empty_frame, norm_keys, pair_context, ratio,
+    EFFECT_CLASSES, PAIR_KEYS, as_bool, as_list, class_counts, empty_frame, norm_keys, pair_context, ratio,
     require, sort_frame,
 )
 
@@ -148,3 +148,78 @@ def bucket_depletion(inventory: pd.DataFrame) -> pd.DataFrame:
     out["mean_daily_change"] = out["net_change"] / out["n_days"]
     out["limit_hit_days"] = out["limit_hit_days"].astype("int64")
     return sort_frame(out[DEPLETION_COLUMNS], [*PAIR_KEYS, "regime", "bucket"])
+
+
+# --------------------------------------------------------------------------- notebook 05 helpers
+
+INVENTORY_DEBT_COLUMNS: list[str] = ["run_id", "regime", *PAIR_KEYS, "day", "dealer_inventory_face",
+                                     "total_face_outstanding", "dealer_share_of_debt"]
+PATH_VALUE_COLUMNS: list[str] = ["n_runs", "mean_debt_to_money", "mean_total_face_outstanding",
+                                 "mean_total_cash", "mean_n_defaulted_traders"]
+LATE_GROUPS: tuple[str, ...] = ("never active", "inactive in 2nd half", "active in 2nd half")
+LATE_COLUMNS: list[str] = ["dealer_activity", "n_pairs", "mean_trading_effect", "n_improved",
+                           "n_unchanged", "n_worsened", "share_improved"]
+
+
+def dealer_inventory_vs_debt(shares: pd.DataFrame) -> pd.DataFrame:
+    """Per (run, day), from :func:`dealer_inventory_share`: the dealers' inventory face summed over
+    the three buckets (u), the system's ``total_face_outstanding`` (u) and
+    ``dealer_share_of_debt`` = their ratio (NaN when no debt is outstanding). Both regimes."""
+    if shares.empty:
+        return empty_frame(INVENTORY_DEBT_COLUMNS)
+    keys = ["run_id", "regime", *PAIR_KEYS, "day"]
+    out = (shares.groupby(keys, sort=False)
+           .agg(dealer_inventory_face=("dealer_inventory_face", "sum"),
+                total_face_outstanding=("total_face_outstanding", "first"))
+           .reset_index())
+    out["dealer_share_of_debt"] = ratio(out["dealer_inventory_face"], out["total_face_outstanding"],
+                                        np.nan)
+    return sort_frame(out[INVENTORY_DEBT_COLUMNS], [*PAIR_KEYS, "regime", "day"])
+
+
+def debt_money_path(system_state: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """The debt/money path (§8.4) averaged over runs: per (``by``…, regime, day) ``n_runs`` and the
+    means of ``debt_to_money``, ``total_face_outstanding`` (u), ``total_cash`` (u) and
+    ``n_defaulted_traders``."""
+    keys = [*as_list(by), "regime", "day"]
+    if system_state.empty:
+        return empty_frame(keys + PATH_VALUE_COLUMNS)
+    require(system_state, keys + ["debt_to_money", "total_face_outstanding", "total_cash",
+                                  "n_defaulted_traders"], "system_state")
+    out = (norm_keys(system_state).groupby(keys)
+           .agg(n_runs=("debt_to_money", "size"), mean_debt_to_money=("debt_to_money", "mean"),
+                mean_total_face_outstanding=("total_face_outstanding", "mean"),
+                mean_total_cash=("total_cash", "mean"),
+                mean_n_defaulted_traders=("n_defaulted_traders", "mean"))
+           .reset_index())
+    return sort_frame(out[keys + PATH_VALUE_COLUMNS], keys)
+
+
+def late_activity_effect(usage: pd.DataFrame, comparison: pd.DataFrame,
+                         split: float = 0.5) -> pd.DataFrame:
+    """Do improvements concentrate where dealers stay active late? (§8.6 D)
+
+    Pairs of :func:`dealer_usage_by_run` are grouped by ``dealer_last_active_day`` relative to
+    their last simulated day ``t_end`` (comparison.csv): ``never active`` (missing),
+    ``inactive in 2nd half`` (last active day < ``split × t_end``) and ``active in 2nd half``.
+    Per group (all three, in that order): ``n_pairs``, ``mean_trading_effect`` (NaN if empty),
+    class counts and ``share_improved`` (0 if empty). Columns: :data:`LATE_COLUMNS`."""
+    pk = list(PAIR_KEYS)
+    require(comparison, pk + ["t_end"], "comparison")
+    rows = []
+    if usage.empty:
+        df = pd.DataFrame({"dealer_activity": [], "trading_effect": [], "effect_class": []})
+    else:
+        df = norm_keys(usage).merge(norm_keys(comparison[pk + ["t_end"]]), on=pk, how="left")
+        last = df["dealer_last_active_day"].astype("float64")
+        late = last >= split * df["t_end"].astype("float64")
+        df["dealer_activity"] = np.where(last.isna(), LATE_GROUPS[0],
+                                         np.where(late, LATE_GROUPS[2], LATE_GROUPS[1]))
+    for group in LATE_GROUPS:
+        sub = df.loc[df["dealer_activity"] == group]
+        n = len(sub)
+        counts = {f"n_{c}": int((sub["effect_class"] == c).sum()) for c in EFFECT_CLASSES}
+        rows.append({"dealer_activity": group, "n_pairs": n,
+                     "mean_trading_effect": float(sub["trading_effect"].mean()) if n else np.nan,
+                     **counts, "share_improved": counts["n_improved"] / n if n else 0.0})
+    return pd.DataFrame(rows, columns=LATE_COLUMNS)

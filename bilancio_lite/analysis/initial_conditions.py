@@ -222,3 +222,56 @@ def initial_conditions_summary(table: pd.DataFrame,
         out = out.sort_values(keys, key=lambda s: s.map({v: i for i, v in enumerate(orders[s.name])})
                               if s.name in orders else s, kind="mergesort")
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- notebook 04 helpers
+
+#: The three §8.6 E features, as (bin column, human label with units).
+FEATURES: dict[str, str] = {
+    "cash_debt_bin": "initial cash / own debt (ratio)",
+    "claims_tercile": "initial claims held (tercile of face in u)",
+    "mismatch_sign": "maturity mismatch T(i-1) - T(i) (sign, days)",
+}
+BY_FEATURE_COLUMNS: list[str] = ["feature", "bin", *SUMMARY_VALUE_COLUMNS]
+_LONG_KINDS: dict[str, tuple[list[str], str, str]] = {
+    "defaults": (["default_rate_passive", "default_rate_active"], "regime", "default_rate"),
+    "strategies": ([f"share_{s}" for s in STRATEGIES], "strategy", "face_share"),
+    "rescued": (["n_rescued", "n_harmed"], "outcome", "n_traders_changed"),
+}
+_LONG_NAMES: dict[str, str] = {
+    "default_rate_passive": "without dealer (passive)", "default_rate_active": "with dealer (active)",
+    "n_rescued": "rescued (defaulted only without dealer)",
+    "n_harmed": "harmed (defaulted only with dealer)",
+    **{f"share_{s}": s for s in STRATEGIES},
+}
+
+
+def initial_conditions_by_feature(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`initial_conditions_summary` for each of the three §8.6 E bin columns, stacked: one
+    row per (feature, bin) in feature then bin order. Columns: :data:`BY_FEATURE_COLUMNS`."""
+    parts = []
+    for feature in FEATURES:
+        s = initial_conditions_summary(table, feature)
+        if s.empty:
+            continue
+        parts.append(s.rename(columns={feature: "bin"}).assign(feature=feature))
+    if not parts:
+        return empty_frame(BY_FEATURE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[BY_FEATURE_COLUMNS]
+
+
+def initial_conditions_long(by_feature: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Long form of :func:`initial_conditions_by_feature` for plotting. ``what``:
+    ``"defaults"`` (column ``regime``: without / with dealer, value ``default_rate``; the same
+    traders in both), ``"strategies"`` (``strategy``, ``face_share``) or ``"rescued"``
+    (``outcome``: rescued / harmed, ``n_traders_changed``). Keeps ``feature``, ``bin``,
+    ``n_traders``."""
+    if what not in _LONG_KINDS:
+        raise ValueError(f"what must be one of {sorted(_LONG_KINDS)}, got {what!r}")
+    values, var, val = _LONG_KINDS[what]
+    ids = ["feature", "bin", "n_traders"]
+    if by_feature.empty:
+        return empty_frame(ids + [var, val])
+    long = by_feature.melt(id_vars=ids, value_vars=values, var_name=var, value_name=val)
+    long[var] = long[var].map(_LONG_NAMES)
+    return long[ids + [var, val]]

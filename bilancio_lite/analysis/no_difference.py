@@ -126,3 +126,91 @@ def hypothesis_shares(table: pd.DataFrame) -> pd.DataFrame:
     best = out["n_holds"].max()
     out["explains_most"] = (out["n_holds"] == best) & (best > 0)
     return out
+
+
+# --------------------------------------------------------------------------- notebook 02 helpers
+
+#: Which unchanged pairs can show each hypothesis at all: H2 needs a defaulter in the active run,
+#: H3 needs some traded face. H1 can hold for any pair.
+VERDICT_COLUMNS: list[str] = ["hypothesis", "description", "n_holds", "n_testable", "n_pairs",
+                              "share", "share_of_testable", "verdict"]
+SUMMARY_COLUMNS: list[str] = ["diagnostic", "n", "out_of", "share"]
+
+
+def _testable(table: pd.DataFrame, hypothesis: str) -> pd.Series:
+    if hypothesis == "H2_defaulters_never_traded":
+        return table["n_defaulters_active"] > 0
+    if hypothesis == "H3_healthy_traders_trade":
+        return table["total_face_traded"] > 0
+    return pd.Series(True, index=table.index)
+
+
+def hypothesis_verdicts(table: pd.DataFrame, confirm_at: float = 0.5) -> pd.DataFrame:
+    """Verdict on each hypothesis of §8.6 C over the unchanged pairs of :func:`no_difference_pairs`.
+
+    ``share`` is the share of all unchanged pairs for which the hypothesis holds (the share it
+    explains); ``n_testable`` counts the pairs where it could hold at all (H2: some active
+    defaulter; H3: some traded face; H1: every pair) and ``share_of_testable = n_holds /
+    n_testable``. ``verdict``: ``confirmed`` if ``share >= confirm_at``, ``partly`` if it holds for
+    some pairs, ``rejected`` if for none while some pair was testable, ``not testable`` otherwise
+    (including when there are no unchanged pairs).
+    """
+    n = len(table)
+    rows = []
+    for h, desc in HYPOTHESES.items():
+        held = int(table[h].astype(bool).sum()) if n else 0
+        testable = int(_testable(table, h).sum()) if n else 0
+        share = held / n if n else np.nan
+        if testable == 0:
+            verdict = "not testable"
+        elif share >= confirm_at:
+            verdict = "confirmed"
+        else:
+            verdict = "partly" if held > 0 else "rejected"
+        rows.append({"hypothesis": h, "description": desc, "n_holds": held, "n_testable": testable,
+                     "n_pairs": n, "share": share,
+                     "share_of_testable": held / testable if testable else np.nan,
+                     "verdict": verdict})
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+def no_difference_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts behind the user's questions on the unchanged pairs (§8.6 C), one row per diagnostic:
+    ``n`` of ``out_of`` (pairs, or traders for the defaulter row) and ``share = n / out_of`` (NaN
+    when ``out_of`` is 0). Rows, in order: ``unchanged pairs``, ``no dealer-trader trade``,
+    ``dealer never used (no interior trade)``, ``dealer empty every day``, ``dealer empty more
+    than half the days``, ``zero-default pairs``, ``identical default set``, ``defaulting traders
+    that traded`` (out of all active-run defaulters), ``explained by at least one hypothesis``,
+    ``explained by no hypothesis``."""
+    n = len(table)
+    empty = table["dealer_empty_fraction"].astype("float64") if n else pd.Series(dtype="float64")
+    any_h = table[list(HYPOTHESES)].astype(bool).any(axis=1) if n else pd.Series(dtype=bool)
+    rows = [
+        ("unchanged pairs", n, n),
+        ("no dealer-trader trade", int((table["trader_dealer_trade_count"] == 0).sum()), n),
+        ("dealer never used (no interior trade)", int(table["dealer_never_used"].astype(bool).sum()), n),
+        ("dealer empty every day", int((empty >= 1.0).sum()), n),
+        ("dealer empty more than half the days", int((empty > 0.5).sum()), n),
+        ("zero-default pairs", int(table["zero_default_pair"].astype(bool).sum()), n),
+        ("identical default set", int(table["identical_default_set"].astype(bool).sum()), n),
+        ("defaulting traders that traded", int(table["n_defaulters_that_traded"].sum()),
+         int(table["n_defaulters_active"].sum())),
+        ("explained by at least one hypothesis", int(any_h.sum()), n),
+        ("explained by no hypothesis", int((~any_h).sum()), n),
+    ]
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-1])
+    out["share"] = [r.n / r.out_of if r.out_of else np.nan for r in out.itertuples()]
+    return out
+
+
+def with_initial_face(table: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (pair keys) with ``initial_face`` F0 = S × initial_tickets (u) and
+    ``traded_face_share = total_face_traded / F0`` (0 when F0 is 0), for the H1 volume check."""
+    pk = list(PAIR_KEYS)
+    f0 = norm_keys(comparison[pk + ["face_value", "initial_tickets"]])
+    f0["initial_face"] = f0["face_value"].astype("float64") * f0["initial_tickets"].astype("float64")
+    out = norm_keys(table).merge(f0[pk + ["initial_face"]], on=pk, how="left")
+    f = out["initial_face"].to_numpy(dtype="float64")
+    v = out["total_face_traded"].to_numpy(dtype="float64")
+    out["traded_face_share"] = np.divide(v, f, out=np.zeros_like(v), where=f > 0)
+    return out

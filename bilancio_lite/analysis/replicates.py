@@ -82,3 +82,11 @@ def paired_effect_by_slice(comparison: pd.DataFrame, by: str | Sequence[str],
                    wilcoxon_statistic=stat, p_value=p, note=note)
         rows.append(row)
     return sort_frame(pd.DataFrame(rows, columns=keys + EFFECT_VALUE_COLUMNS), keys)
+
+
+def replicate_count(comparison: pd.DataFrame) -> int:
+    """R: the number of distinct replicates (the ``replicate`` column, or ``seed`` without it)."""
+    if comparison.empty:
+        return 0
+    col = "replicate" if "replicate" in comparison.columns else "seed"
+    return int(comparison[col].nunique())

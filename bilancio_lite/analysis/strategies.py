@@ -234,3 +234,112 @@ def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
         out[f"{n}_default_rate"] = ratio(out[f"{n}_default_face"], out[f"{n}_face"])
     out["rate_difference"] = out["untraded_default_rate"] - out["traded_default_rate"]
     return sort_frame(out[cols], keys)
+
+
+# --------------------------------------------------------------------------- notebook 03 helpers
+
+#: Columns of :func:`strategy_vs_passive` (after the ``by`` columns).
+PAIRED_VALUE_COLUMNS: list[str] = [
+    "strategy", "n_liabilities", "face", "default_rate_active", "n_matched",
+    "default_rate_passive", "n_repaid_both", "n_rescued", "n_harmed", "n_defaulted_both",
+    "n_no_passive_row"]
+FLAG_COLUMNS: list[str] = [
+    "n_pairs", "n_pairs_invest", "n_liabilities", "n_traded", "n_with_buy", "n_with_sell",
+    "n_hold_to_maturity", "n_round_trip", "n_many_round_trips", "n_held_matching_maturity",
+    "face_many_round_trips", "default_rate_many_round_trips"]
+
+
+def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
+                        by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Each active liability paired with the same liability (same pair, same ``liability_id``) in
+    the passive run: does a strategy turn defaults into repayments? (§7.4, §8.6 A)
+
+    One row per strategy (all four, in order; per ``by`` group if given, ``by`` naming
+    repayment columns such as ``held_matching_maturity`` or ``many_round_trips``):
+    ``n_liabilities`` and ``face`` (active), ``default_rate_active`` (face-weighted over all of
+    them), ``n_matched`` (those with a passive row), ``default_rate_passive`` (face-weighted over
+    the matched passive rows), and the paired counts ``n_repaid_both``, ``n_rescued`` (defaulted
+    in passive, repaid in active), ``n_harmed`` (repaid in passive, defaulted in active),
+    ``n_defaulted_both``. ``n_no_passive_row`` counts active liabilities without a passive
+    counterpart (the trader had already defaulted, or a rollover lapsed, in the passive run).
+    Rates are 0 when their face is 0.
+    """
+    keys = as_list(by)
+    pk = list(PAIR_KEYS)
+    ctx = pair_context(comparison)
+    require(repayments, ["liability_id", "buy_count", "sell_count"] + keys, "repayments")
+    act = _active_repayments(repayments, comparison).merge(ctx[pk], on=pk, how="inner")
+    pas = with_liability_face(regime_rows(repayments, "passive"), comparison)
+    pas = pas[pk + ["liability_id", "outcome", "liability_face"]].rename(
+        columns={"outcome": "_p_outcome", "liability_face": "_p_face"})
+    m = act.merge(pas, on=pk + ["liability_id"], how="left", validate="one_to_one")
+    matched = m["_p_outcome"].notna()
+    p_def = m["_p_outcome"] == "defaulted"
+    a_def = m["is_default"]
+    m = m.assign(
+        _matched=matched, _p_face_m=m["_p_face"].where(matched, 0.0),
+        _p_def_face=m["_p_face"].where(p_def, 0.0),
+        _rb=matched & ~p_def & ~a_def, _resc=p_def & ~a_def, _harm=matched & ~p_def & a_def,
+        _db=p_def & a_def, _nop=~matched)
+    full = (pd.MultiIndex.from_product([sorted(m[k].dropna().unique()) for k in keys]
+                                       + [list(STRATEGIES)], names=keys + ["strategy"])
+            if keys else pd.Index(list(STRATEGIES), name="strategy"))
+    g = (m.groupby(keys + ["strategy"])
+         .agg(n_liabilities=("strategy", "size"), face=("liability_face", "sum"),
+              _dface=("default_face", "sum"), n_matched=("_matched", "sum"),
+              _pface=("_p_face_m", "sum"), _pdface=("_p_def_face", "sum"),
+              n_repaid_both=("_rb", "sum"), n_rescued=("_resc", "sum"), n_harmed=("_harm", "sum"),
+              n_defaulted_both=("_db", "sum"), n_no_passive_row=("_nop", "sum"))
+         .reindex(full).fillna(0).reset_index())
+    g["default_rate_active"] = ratio(g["_dface"], g["face"])
+    g["default_rate_passive"] = ratio(g["_pdface"], g["_pface"])
+    for c in ("n_liabilities", "n_matched", "n_repaid_both", "n_rescued", "n_harmed",
+              "n_defaulted_both", "n_no_passive_row"):
+        g[c] = g[c].astype("int64")
+    return sort_frame(g[keys + PAIRED_VALUE_COLUMNS], keys + ["strategy"])
+
+
+def strategy_flags(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """One-row census of the active liabilities (§7.4): how many pairs had the buyer policy on
+    (``invest``, NaN if the column is absent), how many liabilities were traded, had a buy or a
+    sell, were ``hold_to_maturity`` / ``round_trip``, carry the ``many_round_trips`` flag or
+    ``held_matching_maturity``; plus the face and face-weighted default rate of the
+    many-round-trip liabilities (0 if none). Columns: :data:`FLAG_COLUMNS`."""
+    require(repayments, ["buy_count", "sell_count", "many_round_trips", "held_matching_maturity"],
+            "repayments")
+    ctx = pair_context(comparison)
+    act = _active_repayments(repayments, comparison).merge(ctx[list(PAIR_KEYS)], on=list(PAIR_KEYS))
+    many = act["many_round_trips"].astype(bool)
+    face_many = float(act.loc[many, "liability_face"].sum())
+    inv = comparison["invest"].astype(bool).sum() if "invest" in comparison.columns else np.nan
+    row = {"n_pairs": len(ctx), "n_pairs_invest": inv, "n_liabilities": len(act),
+           "n_traded": int(((act["buy_count"] + act["sell_count"]) > 0).sum()),
+           "n_with_buy": int((act["buy_count"] > 0).sum()),
+           "n_with_sell": int((act["sell_count"] > 0).sum()),
+           "n_hold_to_maturity": int((act["strategy"] == "hold_to_maturity").sum()),
+           "n_round_trip": int((act["strategy"] == "round_trip").sum()),
+           "n_many_round_trips": int(many.sum()),
+           "n_held_matching_maturity": int(act["held_matching_maturity"].astype(bool).sum()),
+           "face_many_round_trips": face_many,
+           "default_rate_many_round_trips": ratio(float(act.loc[many, "default_face"].sum()), face_many)}
+    return pd.DataFrame([row], columns=FLAG_COLUMNS)
+
+
+def traded_long(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`traded_vs_untraded` in long form for plotting: per group, one row for ``traded``
+    and one for ``never traded`` liabilities with ``n_liabilities``, ``face``, ``default_face``
+    and ``default_rate``. Group columns are whatever precedes the value columns."""
+    keys = [c for c in table.columns if c not in TRADED_VALUE_COLUMNS]
+    cols = keys + ["liabilities", "n_liabilities", "face", "default_face", "default_rate"]
+    if table.empty:
+        return empty_frame(cols)
+    parts = []
+    for name, label in (("traded", "traded"), ("untraded", "never traded")):
+        part = table[keys].copy()
+        part["liabilities"] = label
+        part["n_liabilities"] = table[f"{name}_liabilities"].to_numpy()
+        part["face"] = table[f"{name}_face"].to_numpy()
+        part["default_face"] = table[f"{name}_default_face"].to_numpy()
+        part["default_rate"] = table[f"{name}_default_rate"].to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)[cols]

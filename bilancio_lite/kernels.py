@@ -1,0 +1,110 @@
+"""Executing notebooks with papermill from parallel workers (conventions: Sweeps with papermill).
+
+Parallel kernels started over TCP pick their ports independently and can race for them
+(``ZMQError: Address already in use``, papermill issue #511). :class:`IPCKernelManager` starts every
+kernel on ZeroMQ's IPC transport instead: its sockets are files in a private temporary folder,
+so two kernels can never ask for the same address, and ipykernel ≥ 7.3 does not print its
+"Kernel is running over TCP without encryption" warning (it only warns for TCP). The folder is
+removed when the kernel shuts down.
+
+The kernel *process*'s own stdout/stderr (ipykernel's start-up and shutdown log lines, e.g.
+"KeyboardInterrupt caught in kernel" when jupyter_client interrupts it before shutdown) go to a
+log file next to the executed notebook instead of the worker's terminal; the file is deleted if
+it stays empty. Cell outputs are unaffected: they travel over the kernel's IOPub socket into the
+notebook.
+
+Kept apart from :mod:`bilancio_lite.sweep` so that the CLI imports jupyter_client only when a
+notebook is actually executed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+KERNEL_NAME = "python3"
+#: Kernel command-line options: no IPython history database (parallel kernels would contend for
+#: its SQLite lock, and executed notebooks need no history).
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager (nbclient's default) whose kernel talks over IPC sockets in a
+    private temporary folder (``/tmp/blk-XXXXXXXX/kernel-ipc-{1..5}``).
+
+    ``kernel_log`` (class attribute; see :func:`execute_notebook`) names the file that receives
+    the kernel process's stdout/stderr; None keeps it in the temporary folder (then discarded).
+    """
+
+    kernel_log: str | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        # short path: AF_UNIX socket paths are limited to ~104 bytes
+        ipc_dir = tempfile.mkdtemp(prefix="blk-")
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("connection_file", os.path.join(ipc_dir, "kernel.json"))
+        super().__init__(**kwargs)
+        self._ipc_dir = ipc_dir
+        self._log_handle: IO[bytes] | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if self._log_handle is None:
+            self._log_handle = open(self.kernel_log or os.path.join(self._ipc_dir, "kernel.log"), "ab")
+        kw.setdefault("stdout", self._log_handle)
+        kw.setdefault("stderr", self._log_handle)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    _launch_kernel = _async_launch_kernel  # type: ignore[assignment]
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            if self._log_handle is not None:
+                self._log_handle.close()
+                self._log_handle = None
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
+
+
+def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLike,
+                     parameters: dict[str, Any], *, execution_timeout: float | None = None,
+                     start_timeout: float = 120, retries: int = 2) -> None:
+    """Run a notebook with papermill on an IPC kernel named ``python3``; keep the executed copy.
+
+    The kernel process's stdout/stderr go to ``<output_path minus .ipynb>.kernel.log``, removed
+    when empty. A failing cell raises ``PapermillExecutionError`` at once. Any other failure (the
+    kernel did not start or died) is retried ``retries`` times: the shard notebooks are idempotent.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output_path = Path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    log = output_path.with_suffix(".kernel.log")
+    log.unlink(missing_ok=True)
+    manager = type("IPCKernelManager", (IPCKernelManager,), {"kernel_log": str(log)})
+    try:
+        for attempt in range(retries + 1):
+            try:
+                pm.execute_notebook(
+                    str(input_path), str(output_path), parameters=parameters, kernel_name=KERNEL_NAME,
+                    progress_bar=False, log_output=False, start_timeout=start_timeout,
+                    execution_timeout=execution_timeout, kernel_manager_class=manager,
+                    extra_arguments=KERNEL_ARGS, shutdown_kernel="immediate")
+                return
+            except PapermillExecutionError:
+                raise
+            except Exception:
+                if attempt == retries:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+    finally:
+        if log.exists() and log.stat().st_size == 0:
+            log.unlink()

@@ -1,0 +1,222 @@
+"""`bilancio-lite report DIR`: execute the analysis notebooks on a finished sweep and render HTML.
+
+The analysis notebooks are ``notebooks/NN_*.ipynb`` with ``NN >= 01`` (so later notebooks are
+picked up automatically); each takes one parameter, ``sweep_dir`` (absolute). Executed copies
+go to ``DIR/reports/NN_name.ipynb`` and HTML renderings to ``DIR/reports/NN_name.html``.
+
+Also here: the few overview computations of ``01_sweep_overview.ipynb`` that
+:mod:`bilancio_lite.analysis.overview` does not provide (heatmap of the mean trading effect over
+kappa × c per rho, dealer activity distributions) with their computed one-sentence takeaways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .cli import EXIT_FAILED, EXIT_OK, UsageError
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+_ANALYSIS_NB = re.compile(r"^(\d\d)_[^/]*\.ipynb$")
+
+#: Overview cuts of 01_sweep_overview (parameter column -> aggregate table name).
+OVERVIEW_CUTS: dict[str, str] = {
+    "outside_mid_ratio": "overview_by_rho", "kappa": "overview_by_kappa",
+    "concentration": "overview_by_concentration", "mu": "overview_by_mu",
+    "stress_regime": "overview_by_stress_regime"}
+ACTIVITY_METRICS: tuple[str, ...] = ("dealer_empty_fraction", "dealer_active_fraction")
+
+
+# --- notebooks -----------------------------------------------------------------------------------
+def analysis_notebooks(folder: str | os.PathLike = NOTEBOOKS) -> list[Path]:
+    """``NN_*.ipynb`` with NN >= 01 in ``folder``, in reading order."""
+    found = []
+    for p in Path(folder).glob("*.ipynb"):
+        m = _ANALYSIS_NB.match(p.name)
+        if m and int(m.group(1)) >= 1:
+            found.append(p)
+    return sorted(found)
+
+
+def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike) -> Path:
+    """Render an executed notebook to standalone HTML (no In/Out prompts)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    body, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    html_path = Path(html_path)
+    tmp = html_path.with_name(f".{html_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, html_path)
+    return html_path
+
+
+def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
+               log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
+    """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per notebook."""
+    from .kernels import execute_notebook
+
+    say = log or (lambda _m: None)
+    sweep = Path(sweep_dir).resolve()
+    if not (sweep / "aggregate" / "comparison.csv").is_file():
+        raise UsageError(f"{sweep} is not a finished sweep folder (no aggregate/comparison.csv); "
+                         f"run `bilancio-lite sweep` first")
+    reports = sweep / "reports"
+    reports.mkdir(exist_ok=True)
+    results = []
+    for nb in notebooks if notebooks is not None else analysis_notebooks():
+        t0 = time.perf_counter()
+        out_nb = reports / nb.name
+        res: dict[str, Any] = {"notebook": nb.name, "executed": out_nb, "html": None, "error": ""}
+        try:
+            execute_notebook(nb, out_nb, {"sweep_dir": str(sweep)})
+        except Exception as e:  # keep going: the other notebooks may still work
+            res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
+        if html and out_nb.exists():
+            res["html"] = render_html(out_nb, out_nb.with_suffix(".html"))
+        res["wall_time"] = time.perf_counter() - t0
+        results.append(res)
+        shown = res["html"] or out_nb
+        state = "FAILED " + res["error"] if res["error"] else "ok"
+        say(f"{nb.name}: {state} ({res['wall_time']:.1f} s) -> {shown}")
+    return results
+
+
+def configure_report(p: argparse.ArgumentParser) -> None:
+    """execute the analysis notebooks (notebooks/NN_*.ipynb, NN >= 01) on a sweep folder and render HTML"""
+    p.description = ("Execute every analysis notebook (notebooks/NN_*.ipynb with NN >= 01) with papermill "
+                     "on a finished sweep, keep the executed copies in DIR/reports/ and render them to "
+                     "HTML there. Exit status 1 if a notebook failed, 2 on bad input.")
+    p.add_argument("sweep_dir", metavar="DIR", help="a sweep output folder, e.g. outputs/plan024")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="only these notebooks (file names or NN prefixes, e.g. 01)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    nbs = analysis_notebooks()
+    if args.only:
+        wanted = set(args.only)
+        nbs = [n for n in nbs if n.name in wanted or n.stem in wanted or n.name[:2] in wanted]
+        if not nbs:
+            raise UsageError(f"no analysis notebook matches {' '.join(args.only)} in {NOTEBOOKS}")
+    results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html)
+    failed = [r for r in results if r["error"]]
+    print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
+          f"{Path(args.sweep_dir).resolve() / 'reports'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- 01_sweep_overview: sweep folder and tables ------------------------------------------------------
+def resolve_sweep_dir(sweep_dir: str = "") -> Path:
+    """The notebooks' ``sweep_dir`` parameter: '' means the smoke sweep, built inline if missing."""
+    if not sweep_dir:
+        from .sweep import ensure_sweep
+
+        return ensure_sweep()
+    path = Path(sweep_dir).resolve()
+    if not (path / "aggregate" / "comparison.csv").is_file():
+        raise FileNotFoundError(f"not a finished sweep folder (no aggregate/comparison.csv): {path}")
+    return path
+
+
+def overview_tables(comparison: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Mean δ passive/active, mean trading effect and class counts per value of rho, kappa, c, mu
+    and stress regime (keys are the aggregate table names of :data:`OVERVIEW_CUTS`)."""
+    from .analysis.overview import sweep_overview
+
+    return {name: sweep_overview(comparison, by) for by, name in OVERVIEW_CUTS.items()}
+
+
+def takeaway_cuts(tables: dict[str, pd.DataFrame]) -> str:
+    """Where the mean trading effect is largest along each overview cut (one sentence)."""
+    short = {"outside_mid_ratio": "rho", "concentration": "c"}
+    parts = []
+    for by, name in OVERVIEW_CUTS.items():
+        t = tables.get(name)
+        if t is None or t.empty or by == "stress_regime":
+            continue
+        best = t.loc[t["mean_trading_effect"].idxmax()]
+        value = best[by]
+        parts.append(f"{short.get(by, by)}={value:g} ({best['mean_trading_effect']:+.3f})")
+    if not parts:
+        return "No pairs to summarise."
+    return "Along each axis the mean trading effect is largest at " + ", ".join(parts) + "."
+
+
+def effect_heatmap_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Mean trading effect and pair count per (rho, kappa, concentration), averaged over mu and seeds."""
+    keys = ["outside_mid_ratio", "kappa", "concentration"]
+    cols = keys + ["n_pairs", "mean_trading_effect", "n_improved", "n_worsened"]
+    if comparison.empty:
+        return pd.DataFrame(columns=cols)
+    df = comparison.assign(_imp=comparison["effect_class"] == "improved",
+                           _wor=comparison["effect_class"] == "worsened")
+    g = (df.groupby(keys).agg(n_pairs=("trading_effect", "size"),
+                              mean_trading_effect=("trading_effect", "mean"),
+                              n_improved=("_imp", "sum"), n_worsened=("_wor", "sum"))
+         .reset_index())
+    g = g.sort_values(keys, ascending=[False, True, True], kind="mergesort").reset_index(drop=True)
+    return g[cols]
+
+
+def heatmap_matrix(table: pd.DataFrame, rho: float) -> pd.DataFrame:
+    """One rho's slice of :func:`effect_heatmap_table` as a concentration × kappa matrix."""
+    sl = table[np.isclose(table["outside_mid_ratio"], rho)]
+    m = sl.pivot(index="concentration", columns="kappa", values="mean_trading_effect")
+    m.index = [f"{v:g}" for v in m.index]
+    m.columns = [f"{v:g}" for v in m.columns]
+    return m
+
+
+def takeaway_heatmap(table: pd.DataFrame) -> str:
+    """Where the mean trading effect peaks and how many cells are positive / negative."""
+    if table.empty:
+        return "No pairs to summarise."
+    best = table.loc[table["mean_trading_effect"].idxmax()]
+    pos = int((table["mean_trading_effect"] > 0).sum())
+    neg = int((table["mean_trading_effect"] < 0).sum())
+    by_rho = table.groupby("outside_mid_ratio")["mean_trading_effect"].mean()
+    return (f"The mean trading effect peaks at {best['mean_trading_effect']:+.3f} for kappa="
+            f"{best['kappa']:g}, c={best['concentration']:g}, rho={best['outside_mid_ratio']:g}; "
+            f"{pos} of {len(table)} (rho, kappa, c) cells are positive and {neg} negative, and the "
+            f"rho with the largest average effect is {by_rho.idxmax():g} ({by_rho.max():+.3f}).")
+
+
+def dealer_activity_by_run(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Long table: one row per (active run, metric) for the dealer day fractions of §7.3."""
+    keys = ["kappa", "concentration", "mu", "outside_mid_ratio", "seed", "stress_regime", "effect_class"]
+    long = comparison[keys + list(ACTIVITY_METRICS)].melt(
+        id_vars=keys, value_vars=list(ACTIVITY_METRICS), var_name="metric", value_name="fraction_of_days")
+    return long.sort_values(["metric"] + keys[:5], kind="mergesort").reset_index(drop=True)
+
+
+def dealer_activity_summary(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: runs, mean, quartiles, and the shares of runs at exactly 0 and 1."""
+    rows = []
+    for m in ACTIVITY_METRICS:
+        x = comparison[m].astype("float64")
+        rows.append({"metric": m, "n_runs": int(x.size), "mean": x.mean(), "p25": x.quantile(0.25),
+                     "median": x.median(), "p75": x.quantile(0.75), "share_at_0": (x == 0).mean(),
+                     "share_at_1": (x == 1).mean()})
+    return pd.DataFrame(rows)
+
+
+def takeaway_dealer_activity(comparison: pd.DataFrame) -> str:
+    """Median empty / active day fractions and how many runs never see an empty dealer."""
+    if comparison.empty:
+        return "No runs to summarise."
+    e, a = comparison["dealer_empty_fraction"], comparison["dealer_active_fraction"]
+    return (f"Across {len(comparison)} active runs the dealers are empty on a median "
+            f"{100 * e.median():.0f}% of days (active on {100 * a.median():.0f}%); "
+            f"{int((e == 0).sum())} runs never see all dealers empty and {int((e > 0.9).sum())} "
+            f"have them empty on more than 90% of days.")

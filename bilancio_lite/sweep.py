@@ -1,0 +1,638 @@
+"""Sweeps (spec §6.4; conventions: Sweeps with papermill, Outputs): shards, executors, resume.
+
+A sweep expands a sweep file (:mod:`bilancio_lite.sweepconfig`) into pairs in a fixed order and
+cuts them into shards of ``shard_size`` pairs. Each shard is one task on a
+``concurrent.futures.Executor`` (a process pool, or a Dask cluster's executor). A task runs
+:func:`run_shard` either through the notebook ``notebooks/00_run_shard.ipynb`` (papermill engine:
+the executed copy is kept as ``<out>/executed/shard_XXXX.ipynb``) or directly (inline engine);
+both write the same files. A task writes files and returns only the path of its status file.
+
+Output folder (``outputs/<name>`` by default)::
+
+    sweep.yaml        the resolved sweep file (every default filled in)
+    manifest.json     versions, git commit, config hash, start/end, status
+    registry.csv      one row per pair: parameters, status (ok/failed/skipped), wall time, paths, error
+    passive/runs/<run_id>/*.csv, active/runs/<run_id>/*.csv
+    aggregate/pairs/<pair_id>.csv   one comparison row per pair; its existence marks the pair complete
+    aggregate/comparison.csv        all rows, sorted
+    status/shard_XXXX.json          per-pair outcome of each shard, read by the parent
+    executed/shard_XXXX.ipynb       executed shard notebooks (papermill engine)
+
+Rerunning into the same folder skips complete pairs; a folder made with another configuration
+is refused unless ``force`` clears it. A failing pair is recorded, never aborts the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import __version__
+from .cli import EXIT_FAILED, EXIT_OK, EXTRA_COMMANDS, UsageError
+from .engine import simulate_pair
+from .logs import collect_comparison, pair_row_path, write_csv_atomic, write_pair
+from .sweepconfig import PairSpec, SweepConfig, SweepConfigError, load_sweep_config
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+SHARD_NOTEBOOK = NOTEBOOKS / "00_run_shard.ipynb"
+SMOKE_FILE = REPO / "params" / "smoke.yaml"
+SMOKE_OUT = REPO / "outputs" / "smoke"
+ENGINES = ("papermill", "inline")
+_SWEEP_MARKERS = ("sweep.yaml", "manifest.json")
+_LIBRARIES = ("numpy", "pandas", "pyarrow", "pydantic", "pyyaml", "papermill", "nbclient", "nbformat",
+              "jupyter_client", "ipykernel", "pyzmq", "dask", "distributed", "tqdm", "matplotlib",
+              "seaborn", "scipy")
+
+
+class ConfigMismatchError(UsageError):
+    """The output folder holds a sweep made with another configuration."""
+
+
+# --- one shard ----------------------------------------------------------------------------------
+class ShardParams(BaseModel):
+    """The parameters of `00_run_shard.ipynb` (papermill only warns about unknown ones)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sweep_file: str = Field("", description="absolute path of a sweep YAML; '' = params/smoke.yaml")
+    shard_index: int = Field(0, ge=0, description="which shard of the expanded grid to run (0-based)")
+    out_dir: str = Field("", description="absolute output folder; '' = outputs/<sweep name> in the repo")
+    shard_size: int = Field(8, ge=1, description="pairs per shard")
+
+
+@dataclass
+class ShardJob:
+    """A resolved shard: its configuration, output folder and pairs."""
+
+    config: SweepConfig
+    out_dir: Path
+    shard_index: int
+    shard_size: int
+    pairs: list[PairSpec]
+
+    @property
+    def status_path(self) -> Path:
+        return status_path(self.out_dir, self.shard_index)
+
+
+def status_path(out_dir: str | os.PathLike, shard_index: int) -> Path:
+    return Path(out_dir) / "status" / f"shard_{shard_index:04d}.json"
+
+
+def executed_path(out_dir: str | os.PathLike, shard_index: int) -> Path:
+    return Path(out_dir) / "executed" / f"shard_{shard_index:04d}.ipynb"
+
+
+def shard_job(sweep_file: str = "", shard_index: int = 0, out_dir: str = "", shard_size: int = 8) -> ShardJob:
+    """Validate the shard notebook's parameters and resolve them into a :class:`ShardJob`.
+
+    Empty ``sweep_file`` means the smoke sweep; empty ``out_dir`` means ``<repo>/outputs/<name>``.
+    The folder's ``sweep.yaml`` is written if missing, and a folder made by another configuration
+    is refused (:class:`ConfigMismatchError`).
+    """
+    sp = ShardParams(sweep_file=sweep_file, shard_index=shard_index, out_dir=out_dir, shard_size=shard_size)
+    config = load_sweep_config(sp.sweep_file or SMOKE_FILE)
+    out = Path(sp.out_dir).resolve() if sp.out_dir else REPO / "outputs" / config.name
+    shards = config.shards(sp.shard_size)
+    if sp.shard_index >= len(shards):
+        raise ValueError(f"shard_index {sp.shard_index} is out of range: sweep {config.name!r} has "
+                         f"{len(shards)} shard(s) of {sp.shard_size} pairs")
+    check_out_dir(config, out)
+    if not (out / "sweep.yaml").exists():
+        _write_text_atomic(out / "sweep.yaml", config.to_yaml())
+    return ShardJob(config, out, sp.shard_index, sp.shard_size, shards[sp.shard_index])
+
+
+def run_shard(job: ShardJob) -> dict[str, Any]:
+    """Run the shard's pairs, skipping complete ones; write the status file and return its content.
+
+    Each pair is caught on its own: a failure is recorded (error and traceback) and the next pair
+    runs. Pair files are written by :func:`write_pair` (run folders atomically, row file last).
+    """
+    started = _now()
+    records = []
+    for spec in job.pairs:
+        rec: dict[str, Any] = {"pair_id": spec.pair_id, "index": spec.index}
+        if pair_row_path(job.out_dir, spec.pair_id).exists():
+            records.append({**rec, "status": "skipped", "wall_time": None, "error": ""})
+            continue
+        t0 = time.perf_counter()
+        try:
+            pair = simulate_pair(spec.params)
+            write_pair(pair, job.out_dir, update_comparison=False)
+            records.append({**rec, "status": "ok", "wall_time": time.perf_counter() - t0, "error": ""})
+        except Exception as e:  # one bad pair never aborts the shard (conventions: Outputs)
+            records.append({**rec, "status": "failed", "wall_time": time.perf_counter() - t0,
+                            "error": _one_line(e), "traceback": traceback.format_exc()})
+    status = {"shard_index": job.shard_index, "shard_size": job.shard_size,
+              "config_hash": job.config.config_hash(), "started": started, "finished": _now(),
+              "pairs": records}
+    _write_text_atomic(job.status_path, json.dumps(status, indent=1))
+    return status
+
+
+def shard_table(job: ShardJob, status: dict[str, Any]) -> pd.DataFrame:
+    """The shard's pairs with their status and main results (for the shard notebook)."""
+    st = pd.DataFrame(status["pairs"])[["pair_id", "status"]]
+    st["status"] = st["status"].replace({"skipped": "done before"})
+    comp = collect_comparison(job.out_dir, [p.pair_id for p in job.pairs])
+    comp = comp.assign(pair_id=comp["active_run_id"].str.removeprefix("active_"))
+    cols = ["pair_id", "kappa", "concentration", "mu", "outside_mid_ratio", "delta_passive",
+            "delta_active", "trading_effect", "effect_class", "stress_regime"]
+    return st.merge(comp[cols], on="pair_id", how="left")[cols[:1] + ["status"] + cols[1:]]
+
+
+def shard_takeaway(table: pd.DataFrame) -> str:
+    """One sentence on the shard's pairs, computed from its table."""
+    done = table.dropna(subset=["trading_effect"])
+    if done.empty:
+        return "No pair of this shard has results."
+    counts = done["effect_class"].value_counts()
+    return (f"Trading lowered δ in {counts.get('improved', 0)} of {len(done)} pairs of this shard, left it "
+            f"unchanged in {counts.get('unchanged', 0)} and raised it in {counts.get('worsened', 0)} "
+            f"(mean trading effect {done['trading_effect'].mean():+.3f}).")
+
+
+def sweep_label(sweep_dir: str | os.PathLike) -> str:
+    """The sweep's name from its sweep.yaml (the folder name if there is none)."""
+    import yaml
+
+    path = Path(sweep_dir) / "sweep.yaml"
+    with contextlib.suppress(OSError, AttributeError, yaml.YAMLError):
+        return str(yaml.safe_load(path.read_text())["name"])
+    return Path(sweep_dir).name
+
+
+# --- shard tasks (run on the executor's workers; they return a path, never data) --------------
+def shard_task_inline(sweep_file: str, shard_index: int, out_dir: str, shard_size: int) -> str:
+    """Run one shard in this process; return the path of its status file."""
+    job = shard_job(sweep_file, shard_index, out_dir, shard_size)
+    run_shard(job)
+    return str(job.status_path)
+
+
+def shard_task_papermill(sweep_file: str, shard_index: int, out_dir: str, shard_size: int) -> str:
+    """Run one shard by executing 00_run_shard.ipynb; keep the executed copy; return the status path."""
+    from .kernels import execute_notebook
+
+    params = {"sweep_file": str(sweep_file), "shard_index": int(shard_index),
+              "out_dir": str(out_dir), "shard_size": int(shard_size)}
+    execute_notebook(SHARD_NOTEBOOK, executed_path(out_dir, shard_index), params)
+    return str(status_path(out_dir, shard_index))
+
+
+TASKS: dict[str, Callable[[str, int, str, int], str]] = {
+    "papermill": shard_task_papermill, "inline": shard_task_inline}
+
+
+# --- the output folder --------------------------------------------------------------------------
+def check_out_dir(config: SweepConfig, out: Path) -> None:
+    """Refuse a folder whose sweep.yaml was resolved from another configuration."""
+    sy = out / "sweep.yaml"
+    if not sy.exists():
+        return
+    try:
+        old = load_sweep_config(sy)
+    except SweepConfigError as e:
+        raise ConfigMismatchError(f"{out} holds a sweep.yaml this version cannot read ({e.lines[0]}); "
+                                  f"use another --out, or --force to clear it") from None
+    if old.config_hash() != config.config_hash():
+        diff = _config_diff(old.resolved(), config.resolved())
+        raise ConfigMismatchError(
+            f"{out} holds a sweep made with a different configuration (config hash "
+            f"{old.config_hash()} there, {config.config_hash()} now; {diff}); use another --out, "
+            f"or --force to clear it")
+
+
+def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    changes = []
+    for section in ("model", "grid"):
+        for k in sorted(set(old[section]) | set(new[section])):
+            a, b = old[section].get(k, "-"), new[section].get(k, "-")
+            if a != b:
+                changes.append(f"{section}.{k}: {a} -> {b}")
+    for k in ("replicates", "base_seed"):
+        if old[k] != new[k]:
+            changes.append(f"{k}: {old[k]} -> {new[k]}")
+    if old["output"]["detailed_logging"] != new["output"]["detailed_logging"]:
+        changes.append("output.detailed_logging changed")
+    shown = "; ".join(changes[:4]) + (f"; … {len(changes) - 4} more" if len(changes) > 4 else "")
+    return shown or "no visible difference"
+
+
+def prepare_out_dir(config: SweepConfig, out: Path, *, force: bool = False) -> int:
+    """Check or clear the folder, remove stale temporary files, write sweep.yaml.
+
+    Returns the number of stale temporary entries removed (left by an interrupted sweep).
+    """
+    is_sweep = any((out / m).exists() for m in _SWEEP_MARKERS)
+    if out.exists() and any(out.iterdir()) and not is_sweep:
+        raise UsageError(f"{out} is not empty and holds no sweep.yaml: not a sweep folder; "
+                         f"choose a new or empty --out")
+    if force and is_sweep:
+        for entry in out.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    else:
+        check_out_dir(config, out)
+    out.mkdir(parents=True, exist_ok=True)
+    removed = clean_stale_temp(out)
+    _write_text_atomic(out / "sweep.yaml", config.to_yaml())
+    return removed
+
+
+def clean_stale_temp(out: Path) -> int:
+    """Remove the hidden temporary folders/files of interrupted writers (never run with workers active)."""
+    n = 0
+    for regime in ("passive", "active"):
+        for tmp in (out / regime / "runs").glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+            n += 1
+    for folder in (out, out / "aggregate", out / "aggregate" / "pairs", out / "status"):
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def complete_pairs(out: Path, pair_ids: set[str]) -> set[str]:
+    folder = out / "aggregate" / "pairs"
+    if not folder.is_dir():
+        return set()
+    with os.scandir(folder) as it:
+        names = {e.name[:-4] for e in it if e.name.endswith(".csv") and not e.name.startswith(".")}
+    return names & pair_ids
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    """Outcome of :func:`run_sweep`; ``exit_code`` is 0 only if every pair succeeded."""
+
+    out_dir: Path
+    n_pairs: int
+    n_ok: int
+    n_failed: int
+    n_skipped: int
+    wall_time: float
+    registry: pd.DataFrame = field(repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.n_failed == 0 else EXIT_FAILED
+
+    def summary(self, name: str) -> str:
+        return (f"sweep {name}: {self.n_pairs} pairs: {self.n_ok} ok, {self.n_failed} failed, "
+                f"{self.n_skipped} skipped (complete before) in {self.wall_time:.1f} s -> {self.out_dir}")
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each task at submission, in this process (``workers=0``: debugging, tests)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001  (reported like a worker's failure)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            fut.set_exception(e)
+        return fut
+
+
+@contextlib.contextmanager
+def make_executor(workers: int, scheduler: str | None = None) -> Iterator[tuple[cf.Executor, str]]:
+    """A process pool of ``workers`` (0: this process), or a Dask cluster's executor."""
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+        try:
+            n = len(client.scheduler_info().get("workers", {}))
+            yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
+        finally:
+            client.close()
+    elif workers == 0:
+        yield SerialExecutor(), "this process"
+    else:
+        import multiprocessing as mp
+
+        # spawn: workers start clean (no inherited threads, e.g. from a Dask client in a test)
+        ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        try:
+            yield ex, f"{workers} local process{'es' if workers > 1 else ''}"
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (macOS)
+        return os.cpu_count() or 1
+
+
+def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
+              engine: str = "papermill", workers: int | None = None, scheduler: str | None = None,
+              force: bool = False, progress: bool | None = None,
+              log: Callable[[str], None] | None = print, argv: list[str] | None = None) -> SweepResult:
+    """Run (or resume) a sweep; write sweep.yaml, manifest.json, registry.csv, comparison.csv.
+
+    ``workers``: local processes (default: available CPUs, at most one per pending shard; 0 runs
+    the shards in this process); ignored with ``scheduler`` (a Dask address such as
+    ``tcp://host:8786``). ``progress``: tqdm bar on stderr (None: only when stderr is a TTY).
+    """
+    if engine not in ENGINES:
+        raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers must be >= 0, got {workers}")
+    say = log or (lambda _msg: None)
+    out = Path(out_dir).resolve() if out_dir is not None else Path("outputs", config.name).resolve()
+    t0 = time.perf_counter()
+    started = _now()
+    cleared = force and any((out / m).exists() for m in _SWEEP_MARKERS)
+    stale = prepare_out_dir(config, out, force=force)
+    shard_size = config.output.shard_size
+    pairs = config.pairs()
+    shards = config.shards(shard_size)
+    ids = {p.pair_id for p in pairs}
+    done_before = complete_pairs(out, ids)
+    pending = [i for i, sh in enumerate(shards) if any(p.pair_id not in done_before for p in sh)]
+    workers_given = workers is not None
+    if workers is None:
+        workers = default_workers()
+    if 0 < len(pending) < workers:  # never more processes than shards
+        workers = len(pending)
+    manifest = _manifest(config, out, engine=engine, workers=workers, scheduler=scheduler,
+                         started=started, argv=argv)
+    _write_json(out / "manifest.json", manifest)
+
+    say(f"sweep {config.name}: {len(pairs)} pairs in {len(shards)} shard(s) of {shard_size} "
+        f"(engine {engine}) -> {out}")
+    if scheduler and workers_given:
+        say("note: --workers is ignored with --scheduler (the Dask cluster decides)")
+    if cleared:
+        say(f"--force: cleared {out}")
+    if stale:
+        say(f"removed {stale} temporary file(s)/folder(s) left by an interrupted run")
+    if done_before:
+        say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete, skipping them")
+
+    sweep_file = str(out / "sweep.yaml")
+    task = TASKS[engine]
+    errors: dict[int, str] = {}
+    statuses: dict[int, dict[str, Any]] = {}
+    outcome = "finished"
+    try:
+        if pending:
+            with make_executor(workers, scheduler) as (ex, where):
+                say(f"running {len(pending)} shard(s) on {where}")
+                if not scheduler and len(pending) < default_workers() and len(pending) < len(pairs) / 2:
+                    say(f"note: {len(pending)} shard(s) keep at most {len(pending)} of "
+                        f"{default_workers()} CPUs busy; a smaller --shard-size spreads the work")
+                futures = {ex.submit(task, sweep_file, i, str(out), shard_size): i for i in pending}
+                _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors,
+                                    since=time.time() - (time.perf_counter() - t0))
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+        raise
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        registry = _registry(config, out, pairs, shard_size, done_before, statuses, errors, engine)
+        write_csv_atomic(registry, out / "registry.csv")
+        ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
+        write_csv_atomic(collect_comparison(out, ok_ids), out / "aggregate" / "comparison.csv")
+        counts = registry["status"].value_counts().to_dict()
+        result = SweepResult(out, len(pairs), counts.get("ok", 0), counts.get("failed", 0),
+                             counts.get("skipped", 0), time.perf_counter() - t0, registry)
+        manifest.update(
+            finished=_now(), wall_time_s=round(result.wall_time, 3),
+            status=(outcome if outcome != "finished" else "completed" if result.n_failed == 0
+                    else "completed_with_failures"),
+            pairs={"total": len(pairs), "ok": result.n_ok, "failed": result.n_failed,
+                   "skipped": result.n_skipped, "not_run": counts.get("not_run", 0)},
+            shard_errors={str(i): e for i, e in sorted(errors.items())})
+        _write_json(out / "manifest.json", manifest)
+    for i, err in sorted(errors.items()):
+        say(f"shard {i} task failed: {err}")
+    failed = registry[registry["status"] == "failed"]
+    for row in failed.head(10).itertuples():
+        say(f"failed: {row.pair_id}: {row.error}")
+    if len(failed) > 10:
+        say(f"… and {len(failed) - 10} more failed pairs (see registry.csv)")
+    say(result.summary(config.name))
+    return result
+
+
+def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str], total: int,
+                        progress: bool | None, statuses: dict[int, dict[str, Any]],
+                        errors: dict[int, str], since: float) -> None:
+    from tqdm import tqdm
+
+    n_failed = 0
+    with tqdm(total=total, unit="pair", desc="pairs", disable=None if progress is None else not progress,
+              file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
+        bar.update(len(complete_pairs(out, ids)))
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = cf.wait(waiting, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                i = futures[fut]
+                try:
+                    statuses[i] = json.loads(Path(fut.result()).read_text())
+                    n_failed += sum(r["status"] == "failed" for r in statuses[i]["pairs"])
+                except Exception as e:  # the task itself failed (kernel, notebook, worker)
+                    errors[i] = _one_line(e)
+                    sp = status_path(out, i)  # run_shard may have finished before the failure
+                    with contextlib.suppress(OSError, ValueError):
+                        if sp.stat().st_mtime >= since:
+                            statuses[i] = json.loads(sp.read_text())
+            done = len(complete_pairs(out, ids)) + n_failed
+            bar.update(max(0, done - bar.n))
+            if n_failed:
+                bar.set_postfix(failed=n_failed, refresh=False)
+
+
+def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size: int,
+              done_before: set[str], statuses: dict[int, dict[str, Any]], errors: dict[int, str],
+              engine: str) -> pd.DataFrame:
+    """One row per pair, in sweep order (conventions: Outputs)."""
+    old: dict[str, dict[str, Any]] = {}
+    old_path = out / "registry.csv"
+    if old_path.exists():
+        with contextlib.suppress(Exception):
+            old = pd.read_csv(old_path).set_index("pair_id").to_dict("index")
+    records = {r["pair_id"]: r for st in statuses.values() for r in st["pairs"]}
+    complete = complete_pairs(out, {p.pair_id for p in pairs})
+    axes = list(dict.fromkeys([*config.grid, "kappa", "concentration", "mu", "outside_mid_ratio"]))
+    rows = []
+    for spec in pairs:
+        shard = spec.index // shard_size
+        pid = spec.pair_id
+        rec = records.get(pid)
+        wall: float | None = None
+        error = ""
+        if pid in done_before or (rec is not None and rec["status"] == "skipped"):
+            status = "skipped"
+            prev = old.get(pid, {})
+            wall = prev.get("wall_time_s") if prev.get("status") in ("ok", "skipped") else None
+        elif rec is not None:
+            status, wall, error = rec["status"], rec["wall_time"], rec["error"]
+        elif pid in complete:  # its shard died after writing it
+            status = "ok"
+        elif shard in errors:
+            status, error = "failed", f"shard {shard} failed: {errors[shard]}"
+        else:  # interrupted before its shard ran
+            status, error = "not_run", ""
+        nb = executed_path(out, shard)
+        rows.append({
+            "pair_id": pid, **{a: getattr(spec.params, a) for a in axes}, "seed": spec.seed,
+            "replicate": spec.replicate, "status": status,
+            "wall_time_s": None if wall is None or pd.isna(wall) else round(float(wall), 4),
+            "shard": shard, "passive_run_dir": f"passive/runs/{spec.params.run_id('passive')}",
+            "active_run_dir": f"active/runs/{spec.params.run_id('active')}",
+            "pair_row": f"aggregate/pairs/{pid}.csv",
+            "executed_notebook": str(nb.relative_to(out)) if nb.exists() else "",
+            "error": error,
+        })
+    return pd.DataFrame(rows)
+
+
+# --- manifest and small helpers -------------------------------------------------------------------
+def _manifest(config: SweepConfig, out: Path, *, engine: str, workers: int, scheduler: str | None,
+              started: str, argv: list[str] | None) -> dict[str, Any]:
+    versions = {}
+    for lib in _LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[lib] = metadata.version(lib)
+    return {
+        "sweep": config.name, "package": "bilancio-lite", "package_version": __version__,
+        "git": _git_info(), "python": sys.version.split()[0], "platform": platform.platform(),
+        "libraries": versions, "config_hash": config.config_hash(), "n_pairs": config.n_pairs,
+        "shard_size": config.output.shard_size, "engine": engine,
+        "executor": {"scheduler": scheduler} if scheduler else {"workers": workers},
+        "command": argv if argv is not None else None,
+        "started": started, "finished": None, "status": "running",
+    }
+
+
+def _git_info() -> dict[str, Any] | None:
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        return {"commit": head, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _write_text_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    return _write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.PathLike | None = None) -> Path:
+    """The sweep folder of ``sweep_file``, built inline in this process if any pair is missing
+    (the analysis notebooks' default: the smoke sweep under ``<repo>/outputs/smoke``)."""
+    config = load_sweep_config(sweep_file)
+    out = Path(out_dir).resolve() if out_dir else REPO / "outputs" / config.name
+    ids = {p.pair_id for p in config.pairs()}
+    if (out / "aggregate" / "comparison.csv").exists() and complete_pairs(out, ids) == ids:
+        check_out_dir(config, out)
+        return out
+    res = run_sweep(config, out, engine="inline", workers=0, progress=False, log=None)
+    if res.n_failed:
+        raise RuntimeError(f"{res.n_failed} pair(s) of {config.name} failed; see {out / 'registry.csv'}")
+    return out
+
+
+# --- command line ----------------------------------------------------------------------------------
+def configure_sweep(p: argparse.ArgumentParser) -> None:
+    """run a sweep file (params/*.yaml) locally or on a Dask cluster; resumable"""
+    p.description = ("Expand a sweep file into passive/active pairs, run them in shards on local "
+                     "processes or a Dask cluster and write outputs/<name>/ (model.md §6.4). Rerunning "
+                     "into the same folder skips complete pairs. Exit status: 0 if every pair "
+                     "succeeded, 1 if some failed, 2 on bad input.")
+    p.add_argument("params_file", metavar="PARAMS.yaml", help="sweep file, e.g. params/plan024.yaml")
+    p.add_argument("--out", metavar="DIR",
+                   help="output folder [default: outputs/<sweep name> under the current directory]")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes [default: CPUs, at most one per shard; 0 = this process]")
+    p.add_argument("--shard-size", type=int, metavar="K", help="pairs per shard [default: the file's output.shard_size]")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (instead of local processes)")
+    p.add_argument("--engine", choices=ENGINES, default="papermill",
+                   help="papermill: run notebooks/00_run_shard.ipynb per shard and keep it under executed/; "
+                        "inline: call the same function directly [default: papermill]")
+    p.add_argument("--replicates", type=int, metavar="R", help="override the file's replicates")
+    p.add_argument("--force", action="store_true",
+                   help="clear the output folder first and start over (needed when it holds a sweep "
+                        "made with another configuration)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.shard_size is not None and args.shard_size < 1:
+        raise UsageError(f"--shard-size must be >= 1, got {args.shard_size}")
+    if args.replicates is not None and args.replicates < 1:
+        raise UsageError(f"--replicates must be >= 1, got {args.replicates}")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be >= 0, got {args.workers}")
+    try:
+        config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size)
+    except SweepConfigError as e:
+        raise UsageError(str(e).replace("\n", "\nerror: ")) from None
+    res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
+                    force=args.force, progress=False if args.no_progress else None,
+                    argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None)
+    return res.exit_code
+
+
+EXTRA_COMMANDS["sweep"] = (configure_sweep, cmd_sweep)
+
+from .report import cmd_report, configure_report  # noqa: E402  (registers `report` next to `sweep`)
+
+EXTRA_COMMANDS["report"] = (configure_report, cmd_report)

@@ -1,0 +1,342 @@
+"""Sweep files (`params/*.yaml`, spec §6.4): validation, defaults, grid expansion and shards.
+
+A sweep file names fixed model parameters, a grid of axes, replicates and output options::
+
+    name: plan024                 # default: the file's stem; names the output folder
+    model: {n_traders: 100}       # fixed ModelParams fields (every other field keeps its default)
+    grid:                         # axes: lists of values; keys are ModelParams fields
+      kappa: [0.25, 0.5, 1, 2, 4]
+      mu: [0, 0.5, 1]
+    replicates: 1                 # R; pair seed s = base_seed + r, replicate = r (§6.3)
+    base_seed: 42
+    output: {detailed_logging: true, shard_size: 32}
+
+Every level forbids unknown keys. Errors are :class:`SweepConfigError`, one line per problem,
+each naming its path in the file (``grid.kapas: unknown key (did you mean 'kappa'?)``,
+``model.kappa: Input should be greater than 0 (got -1); allowed range (0, 1e+06]``). Every grid
+cell must also validate as :class:`ModelParams`; the first failing cell is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .params import ModelParams, describe_errors
+
+#: ModelParams fields the sweep sets itself: they may appear neither in `model` nor in `grid`.
+RESERVED = {
+    "seed": "set by the sweep as base_seed + replicate (§6.3); use base_seed",
+    "replicate": "set by the sweep (0..replicates-1); use replicates",
+    "detailed_logging": "set by output.detailed_logging",
+}
+#: Axes that enter the pair id (`k…_c…_mu…_rho…_s…`), hence the run folder names.
+PAIR_ID_FIELDS = ("kappa", "concentration", "mu", "outside_mid_ratio")
+MODEL_FIELDS = tuple(ModelParams.model_fields)
+
+
+class SweepConfigError(ValueError):
+    """An invalid sweep file: ``lines`` holds one message per problem, each naming its path."""
+
+    def __init__(self, lines: list[str], source: str | None = None) -> None:
+        self.lines = list(lines)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + ln for ln in self.lines))
+
+
+# --- the file's structure ----------------------------------------------------------------------
+class OutputOptions(BaseModel):
+    """How a sweep writes its output (conventions: Outputs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detailed_logging: bool | list[dict[str, Any]] = Field(
+        True, description="write trades.csv and inventory_timeseries.csv rows: true (all pairs), false "
+                          "(header-only files), or a list of cell selectors such as [{kappa: 0.5, mu: 0}]")
+    shard_size: int = Field(32, ge=1, le=100_000, description="pairs per shard (one notebook run per shard)")
+
+
+class SweepConfig(BaseModel):
+    """A validated sweep file. Use :func:`load_sweep_config` or :meth:`from_dict` to build one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100,
+                      description="sweep name; the default output folder is outputs/<name>")
+    description: str = Field("", description="free text")
+    model: dict[str, Any] = Field(default_factory=dict, description="fixed ModelParams fields")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="axes: ModelParams field -> values")
+    replicates: int = Field(1, ge=1, le=100_000, description="R: replicates per grid cell")
+    base_seed: int = Field(42, ge=0, le=2**62, description="pair seed s = base_seed + replicate")
+    output: OutputOptions = Field(default_factory=OutputOptions)
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, *, default_name: str | None = None, source: str | None = None,
+                  **overrides: Any) -> "SweepConfig":
+        """Validate a parsed sweep file; fill every default (resolved `model`, normalised grid values).
+
+        `overrides` (``replicates``, ``shard_size``) replace the file's values before validation.
+        """
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise SweepConfigError([f"top level: expected a mapping of keys, got {type(data).__name__}"], source)
+        data = dict(data)
+        if default_name is not None:
+            data.setdefault("name", default_name)
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key == "shard_size":
+                out = data.get("output") if isinstance(data.get("output"), dict) else {}
+                data["output"] = {**out, "shard_size": value}
+            else:
+                data[key] = value
+        try:
+            raw = cls.model_validate(data)
+        except ValidationError as e:
+            raise SweepConfigError(_structure_errors(e), source) from None
+        lines: list[str] = []
+        model = _resolve_model(raw, lines)
+        if lines:  # still report unknown grid keys, then stop
+            _check_keys("grid", raw.grid, lines, model=raw.model)
+        else:
+            grid = _resolve_grid(raw, model, lines)
+            _check_selectors(raw.output.detailed_logging, lines)
+        if lines:
+            raise SweepConfigError(lines, source)
+        cfg = raw.model_copy(update={"model": model, "grid": grid})
+        _check_cells(cfg, source)
+        return cfg
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        n = 1
+        for values in self.grid.values():
+            n *= len(values)
+        return n
+
+    @property
+    def n_pairs(self) -> int:
+        return self.n_cells * self.replicates
+
+    def n_shards(self, shard_size: int | None = None) -> int:
+        k = shard_size or self.output.shard_size
+        return -(-self.n_pairs // k)
+
+    def resolved(self) -> dict[str, Any]:
+        """The sweep as plain data with every default filled in (written as `<out>/sweep.yaml`)."""
+        return self.model_dump(mode="json")
+
+    def config_hash(self) -> str:
+        """Hash of everything that determines the pairs' results: model, grid, replicates,
+        base_seed and output.detailed_logging (not the name, description or shard size)."""
+        d = self.resolved()
+        ident = {"model": d["model"], "grid": {k: d["grid"][k] for k in sorted(d["grid"])},
+                 "replicates": d["replicates"], "base_seed": d["base_seed"],
+                 "detailed_logging": d["output"]["detailed_logging"]}
+        text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_yaml(self) -> str:
+        head = (f"# resolved sweep file (every default filled in): {self.n_pairs} pairs = "
+                f"{self.n_cells} cells x {self.replicates} replicate(s)\n"
+                f"# config hash {self.config_hash()}\n")
+        return head + yaml.dump(self.resolved(), Dumper=_Dumper, sort_keys=False, width=100)
+
+    # --- pairs and shards --------------------------------------------------------------------
+    def cells(self) -> Iterator[dict[str, Any]]:
+        axes = list(self.grid)
+        for values in itertools.product(*(self.grid[a] for a in axes)):
+            yield dict(zip(axes, values))
+
+    def logging_for(self, params: dict[str, Any]) -> bool:
+        sel = self.output.detailed_logging
+        if isinstance(sel, bool):
+            return sel
+        return any(all(_same(params.get(k), v) for k, v in s.items()) for s in sel)
+
+    def pairs(self) -> list["PairSpec"]:
+        """All pairs in a deterministic order: replicate, then the grid axes in file order."""
+        out: list[PairSpec] = []
+        cells = list(self.cells())
+        for r in range(self.replicates):
+            for cell in cells:
+                values = {**self.model, **cell, "seed": self.base_seed + r, "replicate": r}
+                values["detailed_logging"] = self.logging_for(values)
+                p = ModelParams(**values)
+                out.append(PairSpec(len(out), p.pair_id, r, p.seed, cell, p))
+        return out
+
+    def shards(self, shard_size: int | None = None) -> list[list["PairSpec"]]:
+        k = shard_size or self.output.shard_size
+        pairs = self.pairs()
+        return [pairs[i:i + k] for i in range(0, len(pairs), k)]
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """One pair of the sweep: its position, id, replicate, seed, grid cell and parameters."""
+
+    index: int
+    pair_id: str
+    replicate: int
+    seed: int
+    cell: dict[str, Any]
+    params: ModelParams
+
+
+def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
+    """Read and validate a sweep YAML file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SweepConfigError([f"sweep file not found: {path}"])
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SweepConfigError([f"invalid YAML: {' '.join(str(e).split())}"], str(path)) from None
+    return SweepConfig.from_dict(data, default_name=path.stem, source=str(path), **overrides)
+
+
+# --- validation helpers ---------------------------------------------------------------------
+def _suggest(key: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(key), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _structure_errors(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parent: type[BaseModel] = SweepConfig
+            if len(e["loc"]) > 1 and e["loc"][0] == "output":
+                parent = OutputOptions
+            lines.append(f"{loc}: unknown key{_suggest(e['loc'][-1], parent.model_fields)}")
+            continue
+        # `grid.kappa` given as a scalar yields errors on the list type; keep the message short
+        value = e.get("input")
+        got = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{loc}: {e['msg']}{got}")
+    return lines
+
+
+def _check_keys(section: str, keys: Any, lines: list[str], model: dict[str, Any] | None = None) -> None:
+    for key in keys:
+        if key in RESERVED:
+            lines.append(f"{section}.{key}: not allowed here; {RESERVED[key]}")
+        elif key not in ModelParams.model_fields:
+            lines.append(f"{section}.{key}: unknown key{_suggest(key, MODEL_FIELDS)}")
+        elif model is not None and key in model:
+            lines.append(f"{section}.{key}: also set in model.{key}; keep only one of them")
+
+
+def _resolve_model(raw: SweepConfig, lines: list[str]) -> dict[str, Any]:
+    _check_keys("model", raw.model, lines)
+    if lines:
+        return {}
+    try:
+        p = ModelParams(**raw.model)
+    except ValidationError as e:
+        for ln in describe_errors(e, prefix="model."):
+            lines.append(ln if ln.startswith("model.") else f"model: {ln}")
+        return {}
+    resolved = p.model_dump(mode="json")
+    for key in list(RESERVED) + list(raw.grid):
+        resolved.pop(key, None)
+    return resolved
+
+
+def _resolve_grid(raw: SweepConfig, model: dict[str, Any], lines: list[str]) -> dict[str, list[Any]]:
+    given = {k: v for k, v in raw.model.items()}
+    _check_keys("grid", raw.grid, lines, model=given)
+    if lines:
+        return {}
+    grid: dict[str, list[Any]] = {}
+    for axis, values in raw.grid.items():
+        if not values:
+            lines.append(f"grid.{axis}: list at least one value")
+            continue
+        normalised = []
+        for i, v in enumerate(values):
+            try:
+                p = ModelParams(**{**model, axis: v})
+            except ValidationError as e:
+                for ln in describe_errors(e):
+                    if ln.startswith(f"{axis}:"):
+                        lines.append(f"grid.{axis}[{i}]:{ln[len(axis) + 1:]}")
+                    else:  # a cross-field rule, reported against the value that broke it
+                        lines.append(f"grid.{axis}[{i}] ({axis}={v!r}): {ln}")
+                continue
+            normalised.append(p.model_dump(mode="json")[axis])
+        seen = set()
+        for i, v in enumerate(normalised):
+            k = json.dumps(v)
+            if k in seen:
+                lines.append(f"grid.{axis}[{i}]: duplicate value {v!r}")
+            seen.add(k)
+        grid[axis] = normalised
+    return grid
+
+
+def _check_selectors(sel: Any, lines: list[str]) -> None:
+    if isinstance(sel, bool):
+        return
+    for i, s in enumerate(sel):
+        if not s:
+            lines.append(f"output.detailed_logging[{i}]: empty selector (it would match every pair)")
+        for key in s:
+            if key not in ModelParams.model_fields:
+                lines.append(f"output.detailed_logging[{i}].{key}: unknown key{_suggest(key, MODEL_FIELDS)}")
+
+
+def _check_cells(cfg: SweepConfig, source: str | None) -> None:
+    """Every cell validates as ModelParams (the first failure is reported), then every pair id is
+    unique (run folders are named by it)."""
+    ids = []
+    for cell in cfg.cells():
+        try:
+            p = ModelParams(**{**cfg.model, **cell, "seed": cfg.base_seed})
+        except ValidationError as e:
+            desc = ", ".join(f"{k}={v!r}" for k, v in cell.items())
+            raise SweepConfigError([f"grid cell ({desc}): {ln}" for ln in describe_errors(e)], source) from None
+        ids.append((p.pair_id, cell))
+    seen: dict[str, dict[str, Any]] = {}
+    for pid, cell in ids:
+        if pid in seen:
+            extra = sorted(set(cfg.grid) - set(PAIR_ID_FIELDS))
+            raise SweepConfigError([
+                f"grid: cells {seen[pid]} and {cell} share the pair id {pid!r} (run folders "
+                f"are named by kappa, concentration, mu, outside_mid_ratio and seed); move the axes "
+                f"{extra} into separate sweep files"], source)
+        seen[pid] = cell
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style mappings, flow-style lists of scalars (grid axes stay one line each)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    flow = all(not isinstance(x, (dict, list)) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
+    return a == b

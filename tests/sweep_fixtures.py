@@ -1,0 +1,58 @@
+"""Shared helpers for the sweep tests (imported by tests/test_sweep*.py; not a test module)."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bilancio_lite.sweep import run_sweep
+from bilancio_lite.sweepconfig import load_sweep_config
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "params" / "smoke.yaml"
+PLAN024 = REPO / "params" / "plan024.yaml"
+
+
+def smoke_config(**overrides):
+    return load_sweep_config(SMOKE, **overrides)
+
+
+def run_smoke(out: Path, **kw):
+    """The smoke sweep, inline in this process unless told otherwise."""
+    kw.setdefault("engine", "inline")
+    kw.setdefault("workers", 0)
+    kw.setdefault("log", None)
+    kw.setdefault("progress", False)
+    return run_sweep(smoke_config(), out, **kw)
+
+
+def result_csvs(root: Path) -> list[Path]:
+    """Every result CSV of a sweep folder (runs, pair rows, comparison), relative to it."""
+    return sorted(p.relative_to(root) for sub in ("passive", "active", "aggregate")
+                  for p in (root / sub).rglob("*.csv") if not p.name.startswith("."))
+
+
+def assert_same_csvs(a: Path, b: Path) -> int:
+    fa, fb = result_csvs(a), result_csvs(b)
+    assert fa == fb, f"different file sets: {sorted(set(fa) ^ set(fb))[:5]}"
+    differ = [f for f in fa if not filecmp.cmp(a / f, b / f, shallow=False)]
+    assert not differ, f"{len(differ)} CSV files differ, e.g. {differ[:3]}"
+    return len(fa)
+
+
+def cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bilancio_lite", *args], capture_output=True,
+                          text=True, cwd=kw.pop("cwd", REPO), **kw)
+
+
+@pytest.fixture(scope="session")
+def smoke_ref(tmp_path_factory) -> Path:
+    """An uninterrupted inline smoke sweep: the reference every other run is compared with."""
+    out = tmp_path_factory.mktemp("smoke_ref") / "smoke"
+    res = run_smoke(out)
+    assert res.exit_code == 0
+    return out

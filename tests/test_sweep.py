@@ -1,0 +1,181 @@
+"""Sweep runner in this process (inline engine): outputs, resume, failures, refusal, report helpers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from bilancio_lite import report, sweep
+from bilancio_lite.cli import UsageError, main
+from bilancio_lite.logs import collect_comparison
+from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
+from sweep_fixtures import SMOKE, assert_same_csvs, run_smoke, smoke_config, smoke_ref  # noqa: F401
+
+
+def test_outputs_of_a_sweep(smoke_ref):
+    cfg = smoke_config()
+    out = smoke_ref
+    for name in ("sweep.yaml", "manifest.json", "registry.csv", "aggregate/comparison.csv"):
+        assert (out / name).is_file(), name
+    reg = pd.read_csv(out / "registry.csv")
+    assert reg["pair_id"].tolist() == [p.pair_id for p in cfg.pairs()]
+    assert set(reg["status"]) == {"ok"} and reg["error"].isna().all()
+    assert (reg["wall_time_s"] > 0).all()
+    for col in ("kappa", "concentration", "mu", "outside_mid_ratio", "seed", "replicate", "shard",
+                "passive_run_dir", "active_run_dir", "pair_row"):
+        assert col in reg.columns
+    assert all((out / p).is_dir() for p in reg["active_run_dir"])
+    text = (out / "aggregate" / "comparison.csv").read_text()
+    assert text == collect_comparison(out).to_csv(index=False)  # every pair row, sorted
+    assert len(pd.read_csv(out / "aggregate" / "comparison.csv")) == 16
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "completed" and man["config_hash"] == cfg.config_hash()
+    assert man["pairs"] == {"total": 16, "ok": 16, "failed": 0, "skipped": 0, "not_run": 0}
+    for key in ("package_version", "git", "python", "libraries", "started", "finished"):
+        assert key in man
+    assert {"pandas", "papermill", "dask"} <= set(man["libraries"])
+    assert (out / "sweep.yaml").read_text() == cfg.to_yaml()
+    assert not list(out.rglob(".tmp-*")) and not list(out.rglob("*.tmp"))
+
+
+def test_resume_skips_complete_pairs_and_rewrites_identically(smoke_ref, tmp_path):
+    out = tmp_path / "smoke"
+    shutil.copytree(smoke_ref, out)
+    cfg = smoke_config()
+    lost = [p for p in cfg.pairs()][3:6]
+    for p in lost:  # as if the sweep had been killed before these pairs
+        (out / "aggregate" / "pairs" / f"{p.pair_id}.csv").unlink()
+        shutil.rmtree(out / "active" / "runs" / p.params.run_id("active"))
+    (out / "passive" / "runs" / ".tmp-passive_x-1234").mkdir()   # debris of a killed writer
+    (out / "aggregate" / "pairs" / ".k1.csv.abc.tmp").write_text("partial")
+    (out / "aggregate" / "comparison.csv").unlink()
+    messages = []
+    res = run_smoke(out, log=messages.append)
+    assert (res.n_ok, res.n_skipped, res.n_failed) == (3, 13, 0)
+    assert "resuming: 13 of 16 pairs already complete, skipping them" in messages
+    assert any(m.startswith("removed 2 temporary") for m in messages)
+    assert_same_csvs(smoke_ref, out)
+    reg = pd.read_csv(out / "registry.csv").set_index("pair_id")
+    assert (reg.loc[[p.pair_id for p in lost], "status"] == "ok").all()
+    assert (reg["status"] == "skipped").sum() == 13
+    assert reg.loc[reg["status"] == "skipped", "wall_time_s"].notna().all()  # kept from the old registry
+
+
+def test_a_failing_pair_is_recorded_and_never_aborts(tmp_path, monkeypatch, capsys):
+    bad = smoke_config().pairs()[5].pair_id
+    real = sweep.simulate_pair
+
+    def flaky(params):
+        if params.pair_id == bad:
+            raise RuntimeError("injected failure")
+        return real(params)
+
+    monkeypatch.setattr(sweep, "simulate_pair", flaky)
+    out = tmp_path / "smoke"
+    code = main(["sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out)])
+    assert code == 1
+    stdout = capsys.readouterr().out
+    assert f"failed: {bad}: RuntimeError: injected failure" in stdout
+    assert "16 pairs: 15 ok, 1 failed, 0 skipped" in stdout
+    reg = pd.read_csv(out / "registry.csv").set_index("pair_id")
+    assert reg.loc[bad, "status"] == "failed" and reg.loc[bad, "error"] == "RuntimeError: injected failure"
+    assert (reg.drop(index=bad)["status"] == "ok").all()
+    status = json.loads((out / "status" / "shard_0000.json").read_text())
+    rec = next(r for r in status["pairs"] if r["pair_id"] == bad)
+    assert "Traceback" in rec["traceback"] and "injected failure" in rec["traceback"]
+    assert len(pd.read_csv(out / "aggregate" / "comparison.csv")) == 15
+    assert json.loads((out / "manifest.json").read_text())["status"] == "completed_with_failures"
+    # the rerun retries only the failed pair
+    monkeypatch.setattr(sweep, "simulate_pair", real)
+    res = run_smoke(out)
+    assert (res.n_ok, res.n_skipped, res.n_failed, res.exit_code) == (1, 15, 0, 0)
+
+
+def test_failed_shard_task_marks_its_pairs_failed(tmp_path, monkeypatch):
+    def broken(sweep_file, shard_index, out_dir, shard_size):
+        if shard_index == 1:
+            raise OSError("worker lost")
+        return sweep.shard_task_inline(sweep_file, shard_index, out_dir, shard_size)
+
+    monkeypatch.setitem(sweep.TASKS, "inline", broken)
+    res = run_smoke(tmp_path / "smoke")
+    reg = res.registry.set_index("shard")
+    assert (reg.loc[0, "status"] == "ok").all()
+    assert (reg.loc[1, "status"] == "failed").all()
+    assert (reg.loc[1, "error"] == "shard 1 failed: OSError: worker lost").all()
+    assert res.exit_code == 1
+
+
+@pytest.mark.integration
+def test_other_configuration_is_refused_unless_force(smoke_ref, tmp_path, capsys):
+    out = tmp_path / "smoke"
+    shutil.copytree(smoke_ref, out)
+    with pytest.raises(ConfigMismatchError, match="different configuration"):
+        sweep.run_sweep(smoke_config(replicates=2), out, engine="inline", workers=0, log=None)
+    args = ["sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out)]
+    assert main(args + ["--replicates", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and "replicates: 1 -> 2" in err and "--force" in err
+    assert len(pd.read_csv(out / "registry.csv")) == 16  # untouched
+    assert main(args + ["--replicates", "2", "--force"]) == 0
+    assert "--force: cleared" in capsys.readouterr().out
+    assert len(pd.read_csv(out / "aggregate" / "comparison.csv")) == 32
+
+
+def test_non_sweep_folder_is_refused_even_with_force(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for force in (False, True):
+        with pytest.raises(UsageError, match="not a sweep folder"):
+            sweep.run_sweep(smoke_config(), tmp_path, engine="inline", workers=0, force=force, log=None)
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_shard_job_validates_its_parameters(smoke_ref):
+    with pytest.raises(Exception, match="extra"):
+        ShardParams(sweep_file=str(SMOKE), shard_idx=1)
+    with pytest.raises(ValueError, match="shard_index 2 is out of range: sweep 'smoke' has 2 shard"):
+        shard_job(str(SMOKE), 2, str(smoke_ref), 8)
+    job = shard_job(str(SMOKE), 1, str(smoke_ref), 8)
+    assert [p.index for p in job.pairs] == list(range(8, 16))
+    status = sweep.run_shard(job)  # everything is complete: all skipped, nothing rewritten
+    assert {r["status"] for r in status["pairs"]} == {"skipped"}
+    table = sweep.shard_table(job, status)
+    assert len(table) == 8 and table["delta_passive"].notna().all()
+    assert set(table["status"]) == {"done before"}
+    assert "of 8 pairs of this shard" in sweep.shard_takeaway(table)
+
+
+def test_overview_helpers_on_the_smoke_sweep(smoke_ref):
+    comp = pd.read_csv(smoke_ref / "aggregate" / "comparison.csv")
+    tables = report.overview_tables(comp)
+    assert set(tables) == set(report.OVERVIEW_CUTS.values())
+    assert tables["overview_by_rho"]["n_pairs"].sum() == 16
+    heat = report.effect_heatmap_table(comp)
+    assert len(heat) == 8 and heat["n_pairs"].sum() == 16
+    m = report.heatmap_matrix(heat, 0.75)
+    assert m.shape == (2, 2)
+    best = heat["mean_trading_effect"].max()
+    assert f"{best:+.3f}" in report.takeaway_heatmap(heat)
+    act = report.dealer_activity_by_run(comp)
+    assert len(act) == 32 and set(act["metric"]) == set(report.ACTIVITY_METRICS)
+    summ = report.dealer_activity_summary(comp)
+    assert summ.set_index("metric").loc["dealer_empty_fraction", "mean"] == pytest.approx(
+        comp["dealer_empty_fraction"].mean())
+    median = comp["dealer_empty_fraction"].median()
+    assert f"median {100 * median:.0f}% of days" in report.takeaway_dealer_activity(comp)
+    assert report.takeaway_cuts(tables).startswith("Along each axis the mean trading effect is largest at rho=")
+
+
+def test_analysis_notebooks_are_discovered(tmp_path):
+    for name in ("00_run_shard.ipynb", "01_a.ipynb", "02_b.ipynb", "10_c.ipynb", "x_01.ipynb", "1_d.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in report.analysis_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
+    assert [p.name for p in report.analysis_notebooks()][:1] == ["01_sweep_overview.ipynb"]
+
+
+def test_report_refuses_a_non_sweep_folder(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a finished sweep folder" in capsys.readouterr().err
