@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .book import Book, Ticket, bucket_of
+from .book import Book, Ticket, bucket_of, bucket_table
 from .params import ModelParams
 
 
@@ -113,7 +113,8 @@ class Market:
 
     def home_count(self, agent: int, b: int, t: int) -> int:
         """Tickets held by `agent` whose bucket on day t is b (§3.1 kernel membership)."""
-        return sum(1 for tk in self.book.held[agent].values() if bucket_of(tk.due - t) == b)
+        bt = bucket_table(t, self.book.max_due)
+        return sum(1 for tk in self.book.held[agent].values() if bt[tk.due] == b)
 
     def recompute(self, t: int) -> None:
         """S4: recount each dealer's home inventory and recompute every kernel (§3.2)."""
@@ -225,11 +226,12 @@ class Market:
         """
         book, S = self.book, self.S
         moving = []
+        bt = bucket_table(t, book.max_due)
         for kind_offset in (0, 3):
             for b in range(3):
                 agent = book.N + kind_offset + b
                 for tk in book.held[agent].values():
-                    nb = bucket_of(tk.due - t)
+                    nb = bt[tk.due]
                     if nb >= 0 and nb != b:
                         moving.append((tk.due, tk.id, tk, agent, book.N + kind_offset + nb, nb))
         for b in range(3):

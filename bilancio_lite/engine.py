@@ -13,12 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from . import metrics as _metrics
 from .book import BUCKET_NAMES, DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
 from .dealer import Fill, Market, kernel
-from .logs import build_tables
+from .logs import RunTables, build_tables
 from .params import ModelParams
 from .ring import RingInfo, build_initial_state
 from .settlement import Rollover, Settlement, rollover, settle
@@ -52,7 +50,7 @@ class RunResult:
     params: ModelParams
     info: RingInfo
     fingerprint: str
-    tables: dict[str, pd.DataFrame]
+    tables: RunTables                   # name -> DataFrame, built on first access
     metrics: dict[str, Any]
     default_day: dict[str, int]        # trader name -> default day
     rng_draws: int
@@ -128,6 +126,7 @@ class Run:
         self.n_pass = [0, 0, 0]
         self.hit = [False, False, False]
         self.a_start = [0, 0, 0]
+        self._count_holdings(0)
         self.equity0 = self._mm_equity(0)
 
     # --------------------------------------------------------------------------------------
@@ -194,12 +193,14 @@ class Run:
 
     # --- S3 --------------------------------------------------------------------------------
     def s3_snapshot(self, t: int) -> list:
-        """S3: start-of-day stocks for system_state_timeseries (§8.4); flows are added at S10."""
+        """S3: start-of-day stocks for system_state_timeseries (§8.4); flows are added at S10.
+
+        Holdings are counted here, in the one scan of all tickets a day; trading (S5) then adjusts
+        them trade by trade for the S6 inventory rows.
+        """
         book, N, S = self.book, self.N, self.S
-        face = [0, 0, 0, 0]  # short, mid, long, due today (index -1)
-        bt = bucket_table(t, book.max_due)
-        for tk in book.tickets.values():
-            face[bt[tk.due]] += 1
+        hold = self._count_holdings(t)
+        face = [sum(hold[b]) for b in range(4)]
         due_today = face[3]
         cash = book.cash
         total_face = S * (face[0] + face[1] + face[2] + due_today)
@@ -214,6 +215,28 @@ class Run:
                 cash_traders, sum(cash[N:N + 3]), sum(cash[N + 3:N + 6]), stranded,
                 total_face / total_cash if total_cash > 0 else NAN, t_dm, kappa_t,
                 m.M[0], m.M[1], m.M[2]]
+
+    def _count_holdings(self, t: int) -> list[list[int]]:
+        """Tickets per bucket (index 3: due today) and holder kind; dealers' off-bucket tickets;
+        VBTs' home-bucket tickets. Stored for S6 and returned."""
+        book, N = self.book, self.N
+        hold = [[0, 0, 0] for _ in range(4)]
+        off = [0, 0, 0]
+        vbt_home = [0, 0, 0]
+        bt = bucket_table(t, book.max_due)
+        kind = book.kind
+        for tk in book.tickets.values():
+            b = bt[tk.due]
+            h = tk.holder
+            k = kind[h]
+            hold[b][k] += 1
+            if k == DEALER:
+                if b >= 0 and h - N != b:
+                    off[h - N] += 1
+            elif k == VBT and h - N - 3 == b:
+                vbt_home[b] += 1
+        self.hold, self.off, self.vbt_home = hold, off, vbt_home
+        return hold
 
     # --- S4 --------------------------------------------------------------------------------
     def s4_kernels(self, t: int) -> None:
@@ -310,14 +333,23 @@ class Run:
         self.traders_used.add(trader)
         if fill.side == "SELL":
             buyer, seller = fill.counterparty, trader
+            moved_to, moved_from = book.kind[buyer], TRADER
             self.win_sell[trader] += 1
             self.sold[trader] += 1
             self.win_pnl[trader] += price * S
         else:
             buyer, seller = trader, fill.counterparty
+            moved_to, moved_from = TRADER, book.kind[seller]
             self.win_buy[trader] += 1
             self.bought[trader] += 1
             self.win_pnl[trader] -= price * S
+        hold = self.hold[b]  # the S3 holdings, kept current for the S6 rows
+        hold[moved_from] -= 1
+        hold[moved_to] += 1
+        if buyer == book.vbt(b):
+            self.vbt_home[b] += 1
+        elif seller == book.vbt(b):
+            self.vbt_home[b] -= 1
         if not self.details:
             return
         self.seq += 1
@@ -341,23 +373,7 @@ class Run:
         self.day_vbt_used.append(any(n > 0 for n in self.n_pass))
         if not self.details:
             return
-        N = self.N
-        hold = [[0, 0, 0] for _ in range(3)]   # [bucket][holder kind]
-        off = [0, 0, 0]
-        vbt_home = [0, 0, 0]
-        kind = book.kind
-        bt = bucket_table(t, book.max_due)
-        for tk in book.tickets.values():
-            b = bt[tk.due]
-            if b < 0:
-                continue
-            h = tk.holder
-            k = kind[h]
-            hold[b][k] += 1
-            if k == DEALER and h - N != b:
-                off[h - N] += 1
-            elif k == VBT and h - N - 3 == b:
-                vbt_home[b] += 1
+        hold, off, vbt_home = self.hold, self.off, self.vbt_home
         for b in range(3):
             q = m.quotes[b]
             a = m.a[b]
@@ -464,7 +480,7 @@ class Run:
         equity_end = self._mm_equity(p.last_day)
         tables = build_tables(self)
         default_day = {book.names[i]: book.default_day[i] for i in range(self.N) if book.defaulted[i]}
-        mets = _metrics.run_metrics(self, tables, equity_end)
+        mets = _metrics.run_metrics(self, equity_end)
         return RunResult(self.regime, p.run_id(self.regime), p, self.info, self.fingerprint, tables,
                          mets, default_day, self.rng.draws if self.rng else 0, wall)
 

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -83,16 +84,58 @@ def _trader_rows(run: "Run") -> list[tuple]:
     return rows
 
 
-def build_tables(run: "Run") -> dict[str, pd.DataFrame]:
-    """The run's per-run files as DataFrames (§8.1–§8.4, plus traders.csv)."""
-    ident = identity_values(run)
-    return {
-        "trades": _frame("trades", run.trade_rows, ident),
-        "repayment_events": _frame("repayment_events", run.repay_rows, ident),
-        "inventory_timeseries": _frame("inventory_timeseries", run.inv_rows, ident),
-        "system_state_timeseries": _frame("system_state_timeseries", run.sys_rows, ident),
-        "traders": _frame("traders", _trader_rows(run), ident),
-    }
+_ARROW_TYPE = {"int": pa.int64(), "Int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+               "str": pa.string()}
+
+
+class RunTables(Mapping[str, pd.DataFrame]):
+    """A run's per-run files (§8.1–§8.4, plus traders.csv) as a read-only mapping of DataFrames.
+
+    The engine's row buffers are kept as they are; a DataFrame is built on first access and
+    cached. Writing goes straight from the rows to Arrow (:meth:`arrow`), so a sweep, which only
+    writes, never builds a DataFrame.
+    """
+
+    def __init__(self, rows: dict[str, list[tuple]], identity: dict[str, Any]) -> None:
+        self.rows = rows
+        self.identity = identity
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._frames[name] = _frame(name, self.rows[name], self.identity)
+        return frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def arrow(self, name: str) -> pa.Table:
+        """The file as an Arrow table, in schema order with schema types (NaN and None -> empty)."""
+        rows = self.rows[name]
+        n = len(rows)
+        dtypes = schema.dtypes(name)
+        arrays = {}
+        for col, value in zip(schema.identity_names(name), self.identity.values()):
+            arrays[col] = pa.array([value] * n, type=_ARROW_TYPE[dtypes[col]])
+        columns = list(zip(*rows)) if n else [() for _ in schema.FILES[name]]
+        for c, values in zip(schema.FILES[name], columns):
+            arrays[c.name] = pa.array(values, type=_ARROW_TYPE[c.dtype], from_pandas=True)
+        return pa.table(arrays)
+
+
+def build_tables(run: "Run") -> RunTables:
+    """The run's per-run files (§8.1–§8.4, plus traders.csv)."""
+    return RunTables({
+        "trades": run.trade_rows,
+        "repayment_events": run.repay_rows,
+        "inventory_timeseries": run.inv_rows,
+        "system_state_timeseries": run.sys_rows,
+        "traders": _trader_rows(run),
+    }, identity_values(run))
 
 
 def comparison_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -132,14 +175,18 @@ def to_csv_fast(df: pd.DataFrame, path: str | os.PathLike) -> None:
     pa_csv.write_csv(table, str(path), _CSV_OPTIONS)
 
 
-def write_run(tables: dict[str, pd.DataFrame], final: Path) -> Path:
+def write_run(tables: Mapping[str, pd.DataFrame], final: Path) -> Path:
     """Write a run folder at once: a hidden temporary sibling, then a rename."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        for name, df in tables.items():
-            to_csv_fast(df, tmp / f"{name}.csv")
+        for name in tables:
+            path = tmp / f"{name}.csv"
+            if isinstance(tables, RunTables):
+                pa_csv.write_csv(tables.arrow(name), str(path), _CSV_OPTIONS)
+            else:
+                to_csv_fast(tables[name], path)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -162,12 +209,9 @@ def write_pair(result: "PairResult", out_dir: str | os.PathLike, *, update_compa
     """
     out = Path(out_dir)
     for run in (result.passive, result.active):
-        tables = run.tables
-        if not result.params.detailed_logging:  # §8: files always exist, header-only when off
-            tables = dict(tables)
-            for name in ("trades", "inventory_timeseries"):
-                tables[name] = tables[name].iloc[0:0]
-        write_run(tables, out / run.regime / "runs" / run.run_id)
+        # §8: every file is always written; without detailed_logging the engine records no trades
+        # or inventory rows, so those two files hold their header only
+        write_run(run.tables, out / run.regime / "runs" / run.run_id)
     row_path = write_csv_atomic(comparison_frame([result.comparison]), pair_row_path(out, result.pair_id))
     if update_comparison:
         comp_path = out / "aggregate" / "comparison.csv"

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from .schema import REPAYMENT_EVENTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Run, RunResult
     from .params import ModelParams
+
+
+_REPAY = [c.name for c in REPAYMENT_EVENTS]
 
 
 def stress_regime(delta_passive: float) -> str:
@@ -35,8 +38,7 @@ def effect_class(defaulted_passive: int, defaulted_active: int) -> str:
     return "unchanged" if defaulted_passive == defaulted_active else "worsened"
 
 
-def run_metrics(run: "Run", tables: dict[str, pd.DataFrame],
-                equity_end: tuple[list[float], list[float]]) -> dict[str, Any]:
+def run_metrics(run: "Run", equity_end: tuple[list[float], list[float]]) -> dict[str, Any]:
     """§7.1 and §7.3 for one run."""
     info, c, S, N = run.info, run.c, run.S, run.N
     n_lin = info.n_lineages
@@ -49,12 +51,14 @@ def run_metrics(run: "Run", tables: dict[str, pd.DataFrame],
     sys_rows = run.sys_rows
     faces = [r[1] for r in sys_rows]
     dtm = [r[11] for r in sys_rows]
-    rep = tables["repayment_events"]
-    frac_traded = {}
-    for outcome in ("defaulted", "repaid"):
-        sub = rep[rep["outcome"] == outcome]
-        face = sub["face_value"].sum()
-        frac_traded[outcome] = float(sub.loc[sub["used_dealer"], "face_value"].sum() / face) if face > 0 else 0.0
+    i_out, i_face, i_used = (_REPAY.index(c) for c in ("outcome", "face_value", "used_dealer"))
+    face = {"defaulted": 0.0, "repaid": 0.0}
+    traded = {"defaulted": 0.0, "repaid": 0.0}
+    for row in run.repay_rows:  # face-weighted share of liabilities whose trader traded (§7.3)
+        face[row[i_out]] += row[i_face]
+        if row[i_used]:
+            traded[row[i_out]] += row[i_face]
+    frac_traded = {k: traded[k] / face[k] if face[k] > 0 else 0.0 for k in face}
     dealer0, vbt0 = run.equity0
     dealer1, vbt1 = equity_end
     dealer_pnl, vbt_pnl = sum(dealer1) - sum(dealer0), sum(vbt1) - sum(vbt0)
