@@ -144,6 +144,22 @@ def sysrow(p: dict, regime: str, day: int, F: float, d2m: float) -> dict:
     return r
 
 
+def active_liabilities(P1: dict, P1b: dict, P3: dict) -> list[dict]:
+    """Seven active-run liabilities over three pairs, one of each strategy (shared by the
+    strategy and usage tests): P1 has H1 sell_before (repaid), H2 no_trade (defaulted), H3
+    hold_to_maturity (repaid), H4 round_trip (defaulted); P1b one untraded repaid liability;
+    P3 H1 untraded repaid and H2 sell_before defaulted."""
+    return [
+        rep(P1, "active", "H1", 5, "repaid", "sell_before", sells=2),
+        rep(P1, "active", "H2", 3, "defaulted", "no_trade"),
+        rep(P1, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1),
+        rep(P1, "active", "H4", 1, "defaulted", "round_trip", buys=1, sells=1),
+        rep(P1b, "active", "H1", 2, "repaid", "no_trade"),
+        rep(P3, "active", "H1", 5, "repaid", "no_trade"),
+        rep(P3, "active", "H2", 3, "defaulted", "sell_before", sells=1),
+    ]
+
+
 def frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 

@@ -17,7 +17,7 @@ from bilancio_lite.analysis import (
     strategy_outcomes_by_run, strategy_outcomes_overall, traded_vs_untraded,
 )
 from bilancio_lite.analysis.strategies import BY_RUN_COLUMNS, OVERALL_COLUMNS
-from test_analysis_common import P, REP_COLS, comparison, frame, rep
+from test_analysis_common import P, REP_COLS, active_liabilities, comparison, frame, rep
 
 P1 = P(0.5, 1, delta_passive=0.25, delta_active=0.0)
 P1b = P(0.5, 2, delta_passive=0.15, delta_active=0.10)
@@ -27,14 +27,7 @@ P3 = P(2.0, 1, delta_passive=0.0, delta_active=0.25)
 
 def world():
     comp = comparison(P3, P2, P1b, P1)  # deliberately unsorted
-    reps = frame([
-        rep(P1, "active", "H1", 5, "repaid", "sell_before", sells=2),
-        rep(P1, "active", "H2", 3, "defaulted", "no_trade"),
-        rep(P1, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1),
-        rep(P1, "active", "H4", 1, "defaulted", "round_trip", buys=1, sells=1),
-        rep(P1b, "active", "H1", 2, "repaid", "no_trade"),
-        rep(P3, "active", "H1", 5, "repaid", "no_trade"),
-        rep(P3, "active", "H2", 3, "defaulted", "sell_before", sells=1),
+    reps = frame(active_liabilities(P1, P1b, P3) + [
         rep(P1, "passive", "H1", 5, "defaulted", "no_trade"),
     ], REP_COLS)
     return comp, reps

@@ -14,7 +14,8 @@ from bilancio_lite.analysis import (
 )
 from bilancio_lite.analysis.usage import USAGE_COLUMNS
 from test_analysis_common import (
-    INV_COLS, P, REP_COLS, SYS_COLS, TRADE_COLS, comparison, frame, inv, rep, sysrow, trade,
+    INV_COLS, P, REP_COLS, SYS_COLS, TRADE_COLS, active_liabilities, comparison, frame, inv, rep,
+    sysrow, trade,
 )
 
 P1 = P(0.5, 1, delta_passive=0.25, delta_active=0.0, dealer_total_pnl=3.5)
@@ -45,15 +46,7 @@ def world():
         sysrow(P1, "active", 1, 150.0, 1.5), sysrow(P1, "passive", 0, 999.0, 9.0),
         sysrow(P3, "active", 0, 0.0, 0.0),
     ], SYS_COLS)
-    reps = frame([
-        rep(P1, "active", "H1", 5, "repaid", "sell_before", sells=2),
-        rep(P1, "active", "H2", 3, "defaulted", "no_trade"),
-        rep(P1, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1),
-        rep(P1, "active", "H4", 1, "defaulted", "round_trip", buys=1, sells=1),
-        rep(P1b, "active", "H1", 2, "repaid", "no_trade"),
-        rep(P3, "active", "H1", 5, "repaid", "no_trade"),
-        rep(P3, "active", "H2", 3, "defaulted", "sell_before", sells=1),
-    ], REP_COLS)
+    reps = frame(active_liabilities(P1, P1b, P3), REP_COLS)
     return comp, trades, reps, invs, sys_
 
 
