@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..logs import read_run_files
 from ._common import as_bool
 
 #: Per-run file names (without ``.csv``) of §8.1–§8.4.
@@ -71,10 +72,7 @@ class SweepData:
         if not paths:
             raise FileNotFoundError(
                 f"no {name}.csv found under {self.sweep_dir}/{{passive,active}}/runs/*/")
-        frames = [_read_csv(p) for p in paths]
-        nonempty = [f for f in frames if not f.empty]
-        df = pd.concat(nonempty, ignore_index=True) if nonempty else frames[0]
-        return _coerce(df, name)
+        return _coerce(read_run_files(paths, name), name)
 
     @cached_property
     def comparison(self) -> pd.DataFrame:
