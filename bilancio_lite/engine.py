@@ -20,7 +20,7 @@ from .logs import RunTables, build_tables
 from .params import ModelParams
 from .ring import RingInfo, build_initial_state
 from .settlement import Rollover, Settlement, rollover, settle
-from .traders import best_sale, buyer_bucket, liquidity_gap, order_flow
+from .traders import best_sale, buyer_bucket, has_tradable_ticket, liquidity_gap, order_flow
 
 NAN = math.nan
 
@@ -258,8 +258,7 @@ class Run:
                 g = liquidity_gap(book, i, t, self.H, self.roll)
                 self.gap_today[i] = g
                 if g > theta_S:
-                    if any(tk.due > t and m.exec_bid(bucket_of(tk.due - t)) is not None
-                           for tk in book.held[i].values()):
+                    if has_tradable_ticket(book, m, i, t):
                         sellers.append(i)
                 elif p.invest and g <= 0:
                     if buyer_bucket(book, m, i, t, self.k_issuer[i], self.H, p.H_inv, p.buffer,

@@ -36,9 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_FILES = tuple(schema.FILES)          # file stems inside a run folder
 PAIR_KEYS = ("kappa", "concentration", "mu", "monotonicity", "outside_mid_ratio", "seed")
 
-_PANDAS_DTYPE = {"int": "int64", "Int": "Int64", "float": "float64", "bool": "bool", "str": "object"}
-
-
 _NUMPY_DTYPE = {"int": np.int64, "float": np.float64, "bool": np.bool_, "str": object}
 
 
