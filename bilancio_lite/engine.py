@@ -115,12 +115,10 @@ class Run:
         # lineages and run counters (§7)
         self.lin_defaulted = bytearray(info.n_lineages)
         self.c = dict(matured=0, matured_defaulted=0, initial_defaulted=0, recovered=0.0, interior=0,
-                      passthrough=0, limit_hits=0, failed=0, transfers=0, cash_volume=0.0, unfunded=0,
-                      stranded_received=0.0)
+                      passthrough=0, limit_hits=0, failed=0, transfers=0, cash_volume=0.0, unfunded=0)
         self.traders_used: set[int] = set()
         self.day_a_any: list[bool] = []
         self.day_vbt_used: list[bool] = []
-        self.gap_today = [0.0] * N
         self.sells_today = [0] * N
         self.n_int = [0, 0, 0]
         self.n_pass = [0, 0, 0]
@@ -256,7 +254,6 @@ class Run:
                 if book.defaulted[i]:
                     continue
                 g = liquidity_gap(book, i, t, self.H, self.roll)
-                self.gap_today[i] = g
                 if g > theta_S:
                     if has_tradable_ticket(book, m, i, t):
                         sellers.append(i)
