@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .analysis._common import pick_extreme
 from .cli import EXIT_FAILED, EXIT_OK, UsageError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,7 +146,7 @@ def takeaway_cuts(tables: dict[str, pd.DataFrame]) -> str:
         t = tables.get(name)
         if t is None or t.empty or by == "stress_regime":
             continue
-        best = t.loc[t["mean_trading_effect"].idxmax()]
+        best = pick_extreme(t, "mean_trading_effect", tie_keys=[by])
         value = best[by]
         parts.append(f"{short.get(by, by)}={value:g} ({best['mean_trading_effect']:+.3f})")
     if not parts:
@@ -182,14 +183,15 @@ def takeaway_heatmap(table: pd.DataFrame) -> str:
     """Where the mean trading effect peaks and how many cells are positive / negative."""
     if table.empty:
         return "No pairs to summarise."
-    best = table.loc[table["mean_trading_effect"].idxmax()]
+    best = pick_extreme(table, "mean_trading_effect", tie_keys=["-outside_mid_ratio", "kappa", "concentration"])  # the table's order
     pos = int((table["mean_trading_effect"] > 0).sum())
     neg = int((table["mean_trading_effect"] < 0).sum())
-    by_rho = table.groupby("outside_mid_ratio")["mean_trading_effect"].mean()
+    by_rho = table.groupby("outside_mid_ratio")["mean_trading_effect"].mean().reset_index()
+    top_rho = pick_extreme(by_rho, "mean_trading_effect", tie_keys=["-outside_mid_ratio"])
     return (f"The mean trading effect peaks at {best['mean_trading_effect']:+.3f} for kappa="
             f"{best['kappa']:g}, c={best['concentration']:g}, rho={best['outside_mid_ratio']:g}; "
             f"{pos} of {len(table)} (rho, kappa, c) cells are positive and {neg} negative, and the "
-            f"rho with the largest average effect is {by_rho.idxmax():g} ({by_rho.max():+.3f}).")
+            f"rho with the largest average effect is {top_rho['outside_mid_ratio']:g} ({top_rho['mean_trading_effect']:+.3f}).")
 
 
 def dealer_activity_by_run(comparison: pd.DataFrame) -> pd.DataFrame:

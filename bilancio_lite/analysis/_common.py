@@ -125,6 +125,42 @@ def sort_frame(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return df.sort_values(keys, key=_order_key, kind="mergesort").reset_index(drop=True)
 
 
+#: Values compared by :func:`pick_extreme` are rounded to this many decimals first, so that two
+#: results that differ only in the last bits of a float (e.g. -0.11122919911469466 and
+#: +0.11122919911469467 under `abs`) count as a tie. Takeaways print at most 3-4 decimals.
+TIE_DECIMALS: int = 9
+
+
+def pick_extreme(df: pd.DataFrame, column: str, *, largest: bool = True, by_abs: bool = False,
+                 tie_keys: Sequence[str] | None = None) -> pd.Series:
+    """The row of ``df`` with the largest (``largest=False``: smallest) value of ``column``,
+    independent of float noise and of row order (a deterministic replacement for ``idxmax``).
+
+    Values (``abs`` of them with ``by_abs``) are rounded to :data:`TIE_DECIMALS` decimals; ties are
+    broken by ``tie_keys`` (default: every other column, left to right), each ascending in its
+    natural order (:data:`ORDERS`, e.g. ``no_trade`` before ``sell_before``) or descending when
+    written ``"-name"``, then by the row's position. NaN values are never picked; an all-NaN or
+    empty frame raises ``ValueError``.
+    """
+    v = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    if by_abs:
+        v = v.abs()
+    v = v.round(TIE_DECIMALS)
+    ok = v.notna()
+    if not ok.any():
+        raise ValueError(f"no value of {column!r} to pick from")
+    wanted = [str(k) for k in (tie_keys if tie_keys is not None else df.columns)]
+    keys = [(k.lstrip("-"), not k.startswith("-")) for k in wanted]
+    keys = [(k, asc) for k, asc in keys if k != column and k in df.columns]
+    cand = df.loc[ok, [k for k, _ in keys]].assign(
+        _v=(-v if largest else v)[ok], _pos=np.arange(len(df))[ok.to_numpy()])
+    cand = cand.sort_values(["_v"] + [k for k, _ in keys] + ["_pos"],
+                            ascending=[True] + [asc for _, asc in keys] + [True],
+                            key=lambda s: s if s.name in ("_v", "_pos") else _order_key(s),
+                            kind="mergesort", na_position="last")
+    return df.iloc[int(cand["_pos"].iloc[0])]
+
+
 def trader_index(trader_id: object) -> int:
     """``"H17"`` → 17 (used to order traders and find ring predecessors)."""
     s = str(trader_id)

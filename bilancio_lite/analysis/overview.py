@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ._common import (
-    STRATEGIES, class_counts, empty_frame, fmt_value, norm_keys, require, resolve_param, sort_frame,
+    STRATEGIES, class_counts, empty_frame, fmt_value, norm_keys, pick_extreme, require, resolve_param,
+    sort_frame,
 )
 
 OVERVIEW_VALUE_COLUMNS: list[str] = ["n_pairs", "mean_delta_passive", "mean_delta_active",
@@ -61,7 +62,7 @@ def takeaway_overview(comparison: pd.DataFrame, by: str = "kappa") -> str:
     ov = sweep_overview(comparison, key)
     n, imp = int(ov["n_pairs"].sum()), int(ov["n_improved"].sum())
     unch, wor = int(ov["n_unchanged"].sum()), int(ov["n_worsened"].sum())
-    best = ov.loc[ov["mean_trading_effect"].idxmax()]
+    best = pick_extreme(ov, "mean_trading_effect", tie_keys=[key])
     return (f"Trading reduced defaults in {imp} of {n} pairs (unchanged {unch}, worsened {wor}); "
             f"the largest mean effect is at {by}={fmt_value(best[key])} "
             f"({_num(best['mean_trading_effect'])}).")
@@ -86,7 +87,7 @@ def takeaway_strategy_correlation(corr: pd.DataFrame) -> str:
     c = corr.dropna(subset=["pearson_r"]) if not corr.empty else corr
     if c.empty:
         return "Too few runs with matured face, or no variation, to correlate strategies with the trading effect."
-    best = c.loc[c["pearson_r"].abs().idxmax()]
+    best = pick_extreme(c, "pearson_r", by_abs=True, tie_keys=["strategy"])
     return (f"The trading effect correlates most with the face share of {best['strategy']} "
             f"(Pearson r = {best['pearson_r']:.2f} over {int(best['n_runs'])} runs).")
 
@@ -151,7 +152,7 @@ def takeaway_activity(activity: pd.DataFrame, column: str = "dealer_active_fract
     """Which activity bin has the largest mean trading effect (§8.6 D)."""
     if activity.empty:
         return "No pairs to summarise."
-    best = activity.loc[activity["mean_trading_effect"].idxmax()]
+    best = pick_extreme(activity, "mean_trading_effect", tie_keys=["bin"])
     return (f"The mean trading effect is largest ({_num(best['mean_trading_effect'])}, "
             f"{int(best['n_pairs'])} pairs) when {column} is in {best['bin']}.")
 
@@ -186,7 +187,7 @@ def takeaway_initial_conditions(summary: pd.DataFrame) -> str:
     if summary.empty:
         return "No traders with the needed initial conditions."
     key = summary.columns[0]
-    best = summary.loc[summary["dealer_usage_rate"].idxmax()]
+    best = pick_extreme(summary, "dealer_usage_rate", tie_keys=[key])
     return (f"Dealer use is highest for {key} {best[key]} ({_pct(best['dealer_usage_rate'])} of "
             f"{int(best['n_traders'])} traders); overall the dealer rescued "
             f"{int(summary['n_rescued'].sum())} and harmed {int(summary['n_harmed'].sum())} traders.")
@@ -305,7 +306,8 @@ def takeaway_strategy_shares(cut: pd.DataFrame, by: str) -> str:
     t = _traded_share(cut, [key]).dropna(subset=["traded_share"])
     if t["traded_share"].max() <= 0:
         return f"No matured face was traded in any {by} group: every liability is no_trade."
-    hi, lo = t.loc[t["traded_share"].idxmax()], t.loc[t["traded_share"].idxmin()]
+    hi = pick_extreme(t, "traded_share", tie_keys=[key])
+    lo = pick_extreme(t, "traded_share", largest=False, tie_keys=[key])
     if len(t) == 1:
         return f"{_pct(hi['traded_share'])} of matured face was traded ({by} = {fmt_value(hi[key])})."
     return (f"The traded share of matured face is highest for {by} = {fmt_value(hi[key])} "
@@ -400,7 +402,7 @@ def takeaway_usage_by_feature(by_feature: pd.DataFrame) -> str:
         return f"No trader used the dealer (0 of {int(first.sum())} traders)."
     parts = []
     for feature, g in by_feature.groupby("feature", sort=False):
-        b = g.loc[g["dealer_usage_rate"].idxmax()]
+        b = pick_extreme(g, "dealer_usage_rate", tie_keys=["bin"])
         parts.append(f"{_feature_label(feature, b['bin'])} ({_pct(b['dealer_usage_rate'])} of "
                      f"{int(b['n_traders'])})")
     return "Dealer use is highest for " + ", ".join(parts) + "."
@@ -412,7 +414,7 @@ def takeaway_paired_defaults(by_feature: pd.DataFrame) -> str:
     if by_feature.empty:
         return "No traders with the needed initial conditions."
     d = by_feature.assign(_drop=by_feature["default_rate_passive"] - by_feature["default_rate_active"])
-    b = d.loc[d["_drop"].idxmax()]
+    b = pick_extreme(d, "_drop", tie_keys=["feature", "bin"])
     up = int((d["_drop"] < 0).sum())
     if b["_drop"] <= 0:
         lead = "The dealer lowers the default rate in no bin"
@@ -431,8 +433,9 @@ def takeaway_strategy_mix(by_feature: pd.DataFrame) -> str:
     d = d.loc[d[[f"share_{s}" for s in STRATEGIES]].sum(axis=1) > 0]
     if d.empty or d["_traded"].max() <= 0:
         return "No bin traded any of its matured face: every liability is no_trade."
-    b = d.loc[d["_traded"].idxmax()]
-    top = max(STRATEGIES[1:], key=lambda s: b[f"share_{s}"])
+    b = pick_extreme(d, "_traded", tie_keys=["feature", "bin"])
+    mix = pd.DataFrame({"strategy": list(STRATEGIES[1:]), "share": [b[f"share_{s}"] for s in STRATEGIES[1:]]})
+    top = pick_extreme(mix, "share", tie_keys=["strategy"])["strategy"]
     return (f"The traded share of matured face is highest for {_feature_label(b['feature'], b['bin'])} "
             f"({_pct(b['_traded'])}, mostly {top}).")
 
@@ -446,7 +449,7 @@ def takeaway_rescued_harmed(by_feature: pd.DataFrame) -> str:
     r, h, n = int(g["n_rescued"].sum()), int(g["n_harmed"].sum()), int(g["n_traders"].sum())
     if r + h == 0:
         return f"No trader's default status changes with the dealer ({n} traders)."
-    b = g.loc[g["n_rescued"].idxmax()]
+    b = pick_extreme(g, "n_rescued", tie_keys=["bin"])
     return (f"The dealer rescued {r} and harmed {h} of {n} traders; most rescues "
             f"({int(b['n_rescued'])}) are at {_feature_label(feat, b['bin'])}.")
 
