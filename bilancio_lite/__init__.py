@@ -7,7 +7,7 @@ Quick start::
     pair.comparison["trading_effect"], pair.active.tables["trades"].head()
     write_pair(pair, "outputs/one_pair")
 
-The model contract is `model.md` (§ numbers in docstrings refer to it).
+The model is documented in `docs/model.md` (§ numbers in docstrings refer to it).
 """
 
 from .engine import PairResult, Run, RunResult, run_regime, simulate_pair
