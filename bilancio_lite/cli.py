@@ -41,7 +41,7 @@ def _base_type(annotation: Any) -> Any:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """One option per ModelParams field; values are validated by pydantic, not argparse."""
-    group = parser.add_argument_group("model parameters (model.md §1)")
+    group = parser.add_argument_group("model parameters (docs/model.md §1)")
     for name, info in ModelParams.model_fields.items():
         ann = _base_type(info.annotation)
         default = info.default
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kalecki debt ring with Treynor dealers (Plan 024): paired passive/active runs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report}")
     pair = sub.add_parser("pair", help="run one passive/active pair and print a summary",
-                          description="Run one passive/active pair (model.md §6) and print a summary.")
+                          description="Run one passive/active pair (docs/model.md §6) and print a summary.")
     pair.add_argument("--out", default=None, metavar="DIR",
                       help="also write the run logs and comparison row under DIR")
     add_model_options(pair)
@@ -160,9 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during a sweep (SweepInterrupted)
+        signum = getattr(e, "signum", 2)
+        print(f"interrupted ({'SIGTERM' if signum == 15 else 'Ctrl-C'})", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,10 +2,16 @@
 
 Parallel kernels started over TCP pick their ports independently and can race for them
 (``ZMQError: Address already in use``, papermill issue #511). :class:`IPCKernelManager` starts every
-kernel on ZeroMQ's IPC transport instead: its sockets are files in a private temporary folder,
-so two kernels can never ask for the same address, and ipykernel ≥ 7.3 does not print its
-"Kernel is running over TCP without encryption" warning (it only warns for TCP). The folder is
-removed when the kernel shuts down.
+kernel on ZeroMQ's IPC transport instead, so two kernels can never ask for the same address, and
+ipykernel ≥ 7.3 does not print its "Kernel is running over TCP without encryption" warning (it
+only warns for TCP). On Linux the sockets live in the abstract namespace (``ipc://@blk-…``): they
+are no files, so a killed kernel leaves nothing in /tmp. The connection file goes next to the
+executed notebook (``.kernel-….json``, removed at shutdown; the next sweep removes one left by a
+kill). Elsewhere the sockets are files in a private temporary folder removed at shutdown.
+
+Every kernel is started with :func:`bilancio_lite.procs.die_with_parent`: kernels run in their own
+session (out of reach of a process-group kill), so this is what ends a kernel whose worker was
+killed, within milliseconds and before it writes anything more.
 
 The kernel *process*'s own stdout/stderr (ipykernel's start-up and shutdown log lines, e.g.
 "KeyboardInterrupt caught in kernel" when jupyter_client interrupts it before shutdown) go to a
@@ -20,13 +26,20 @@ notebook is actually executed.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from jupyter_client.manager import AsyncKernelManager
+
+from .procs import kernel_preexec
+
+#: Abstract-namespace IPC sockets (no files) are a Linux feature.
+ABSTRACT_IPC = sys.platform.startswith("linux")
 
 KERNEL_NAME = "python3"
 #: Kernel command-line options: no IPython history database (parallel kernels would contend for
@@ -35,29 +48,38 @@ KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 
 
 class IPCKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager (nbclient's default) whose kernel talks over IPC sockets in a
-    private temporary folder (``/tmp/blk-XXXXXXXX/kernel-ipc-{1..5}``).
+    """An AsyncKernelManager (nbclient's default) whose kernel talks over IPC sockets: abstract
+    ones named ``@blk-<pid>-<random>-{1..5}`` on Linux, else files in a private temporary folder
+    (``/tmp/blk-XXXXXXXX/kernel-ipc-{1..5}``).
 
-    ``kernel_log`` (class attribute; see :func:`execute_notebook`) names the file that receives
-    the kernel process's stdout/stderr; None keeps it in the temporary folder (then discarded).
+    Class attributes (see :func:`execute_notebook`): ``kernel_log`` names the file that receives
+    the kernel process's stdout/stderr (None: discarded); ``conn_dir`` is the folder of the
+    connection file (None: the temporary folder / the system's temporary folder).
     """
 
     kernel_log: str | None = None
+    conn_dir: str | None = None
 
     def __init__(self, **kwargs: Any) -> None:
-        # short path: AF_UNIX socket paths are limited to ~104 bytes
-        ipc_dir = tempfile.mkdtemp(prefix="blk-")
+        token = f"blk-{os.getpid()}-{secrets.token_hex(6)}"
+        self._ipc_dir: str | None = None
         kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("connection_file", os.path.join(ipc_dir, "kernel.json"))
+        if ABSTRACT_IPC:
+            folder = self.conn_dir or tempfile.gettempdir()
+            kwargs.setdefault("connection_file", os.path.join(folder, f".kernel-{token}.json"))
+            kwargs.setdefault("ip", f"@{token}")
+        else:  # short path: AF_UNIX socket paths are limited to ~104 bytes
+            self._ipc_dir = tempfile.mkdtemp(prefix="blk-")
+            kwargs.setdefault("connection_file", os.path.join(self._ipc_dir, "kernel.json"))
         super().__init__(**kwargs)
-        self._ipc_dir = ipc_dir
         self._log_handle: IO[bytes] | None = None
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         if self._log_handle is None:
-            self._log_handle = open(self.kernel_log or os.path.join(self._ipc_dir, "kernel.log"), "ab")
+            self._log_handle = open(self.kernel_log or os.devnull, "ab")
         kw.setdefault("stdout", self._log_handle)
         kw.setdefault("stderr", self._log_handle)
+        kw.setdefault("preexec_fn", kernel_preexec(os.getpid()))
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     _launch_kernel = _async_launch_kernel  # type: ignore[assignment]
@@ -68,7 +90,10 @@ class IPCKernelManager(AsyncKernelManager):
             if self._log_handle is not None:
                 self._log_handle.close()
                 self._log_handle = None
-            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            if self._ipc_dir is not None:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            else:
+                Path(self.connection_file).unlink(missing_ok=True)
 
     cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
 
@@ -89,7 +114,8 @@ def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLi
     output_path.parent.mkdir(parents=True, exist_ok=True)
     log = output_path.with_suffix(".kernel.log")
     log.unlink(missing_ok=True)
-    manager = type("IPCKernelManager", (IPCKernelManager,), {"kernel_log": str(log)})
+    manager = type("IPCKernelManager", (IPCKernelManager,),
+                   {"kernel_log": str(log), "conn_dir": str(output_path.parent)})
     try:
         for attempt in range(retries + 1):
             try:

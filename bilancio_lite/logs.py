@@ -169,6 +169,8 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             df.to_csv(fh, index=False)
+        from .procs import new_file_mode  # mkstemp makes 0600 files: respect the umask instead
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,6 +13,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
 
+# --- size limits (stated in `bilancio-lite pair --help`; checked by ModelParams) -----------------
+#: Most base ring tickets K = Q_total/face_value one pair may hold (about 3 min and 5 GB at T = 10).
+MAX_TICKETS: int = 1_000_000
+#: Measured peak memory per ticket and simulated day of one pair (both regimes, logs included),
+#: and the fixed interpreter + libraries part; see :func:`estimated_memory_bytes`.
+BYTES_PER_TICKET_DAY: int = 160
+BASE_MEMORY_BYTES: int = 200 * 2**20
+#: Largest estimated memory of one pair.
+MAX_MEMORY_BYTES: int = 8 * 2**30
+#: Pairs estimated above this many ticket-days print progress (`pair`) while they run.
+LARGE_RUN_TICKET_DAYS: int = 5_000_000
+
+
+def estimated_memory_bytes(n_tickets: float, n_days: float) -> float:
+    """Estimated peak memory of one pair: BASE + BYTES_PER_TICKET_DAY x tickets x days (measured,
+    within a factor of ~1.5 for N = 100 ... 100,000)."""
+    return BASE_MEMORY_BYTES + BYTES_PER_TICKET_DAY * float(n_tickets) * float(n_days)
+
+
+def size_limits_text() -> str:
+    """The size limits in one paragraph (for --help)."""
+    return (f"Size limits: n_traders <= 100,000; tickets Q_total/face_value <= {MAX_TICKETS:,}; "
+            f"estimated memory of one pair (about {BYTES_PER_TICKET_DAY} bytes per ticket and simulated "
+            f"day, plus {BASE_MEMORY_BYTES // 2**20} MB) <= {MAX_MEMORY_BYTES // 2**30} GB. Larger inputs "
+            f"are refused before anything runs; runs above {LARGE_RUN_TICKET_DAYS:,} ticket-days show "
+            f"progress.")
+
 
 class ModelParams(BaseModel):
     """All inputs of one passive/active pair (§1). Frozen: a run never mutates its parameters."""
@@ -83,6 +110,17 @@ class ModelParams(BaseModel):
     def _consistent(self) -> "ModelParams":
         S, Q, N = self.face_value, self.Q_total, self.n_traders
         K = Q / S
+        if K > MAX_TICKETS:  # before any arithmetic on K: 1e-300 faces would hang or exhaust memory
+            raise ValueError(
+                f"Q_total/face_value = {K:.4g} tickets is above the limit of {MAX_TICKETS:,}; allowed "
+                f"range [n_traders, {MAX_TICKETS:,}]: raise face_value or lower Q_total")
+        days = (3 * self.maturity_days if self.t_end is None else self.t_end) + 1
+        if estimated_memory_bytes(K, days) > MAX_MEMORY_BYTES:
+            raise ValueError(
+                f"Q_total/face_value = {K:.4g} tickets over {days} days (t_end) needs an estimated "
+                f"{estimated_memory_bytes(K, days) / 2**30:.1f} GB, above the limit of "
+                f"{MAX_MEMORY_BYTES // 2**30} GB (tickets x days <= "
+                f"{(MAX_MEMORY_BYTES - BASE_MEMORY_BYTES) // BYTES_PER_TICKET_DAY:,})")
         if abs(K - round(K)) > 1e-9 * max(1.0, K):
             raise ValueError(
                 f"Q_total ({Q:g}) must be a whole multiple of face_value ({S:g}); Q_total/face_value = {K:g}")

@@ -20,6 +20,15 @@ Output folder (``outputs/<name>`` by default)::
 
 Rerunning into the same folder skips complete pairs; a folder made with another configuration
 is refused unless ``force`` clears it. A failing pair is recorded, never aborts the sweep.
+
+Reliability (issue 11; see :mod:`bilancio_lite.procs`): a sweep holds an exclusive lock on its
+folder (``.sweep.lock``), so a second sweep into it is refused at once, naming the first one's pid
+and start time; a lock left by a killed run is taken over with a note that the run was
+interrupted. Local workers and notebook kernels die with the sweep, whatever kills it; SIGTERM and
+Ctrl-C stop the workers first, then record the manifest as "interrupted". Before a shard writes a
+pair it checks that its sweep still holds the lock. With ``--scheduler`` the scheduler must answer
+(and offer a worker) within ``dask_timeout`` seconds before anything is written, and a cluster
+that has no worker for that long ends the sweep with a message.
 """
 
 from __future__ import annotations
@@ -30,8 +39,11 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import subprocess
+import threading
 import sys
 import time
 import traceback
@@ -48,6 +60,10 @@ from . import __version__
 from .cli import EXIT_FAILED, EXIT_OK, EXTRA_COMMANDS, UsageError
 from .engine import simulate_pair
 from .logs import collect_comparison, pair_row_path, write_csv_atomic, write_pair
+from .procs import (
+    LOCK_NAME, SweepBusyError, SweepLock, describe_holder, guard_env, guard_ok, lock_state,
+    new_file_mode, pool_worker_init,
+)
 from .sweepconfig import PairSpec, SweepConfig, SweepConfigError, load_sweep_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,13 +73,29 @@ SMOKE_FILE = REPO / "params" / "smoke.yaml"
 SMOKE_OUT = REPO / "outputs" / "smoke"
 ENGINES = ("papermill", "inline")
 _SWEEP_MARKERS = ("sweep.yaml", "manifest.json")
-_LIBRARIES = ("numpy", "pandas", "pyarrow", "pydantic", "pyyaml", "papermill", "nbclient", "nbformat",
-              "jupyter_client", "ipykernel", "pyzmq", "dask", "distributed", "tqdm", "matplotlib",
-              "seaborn", "scipy")
+#: Seconds the Dask scheduler has to answer and offer a worker, and the longest a running sweep
+#: waits with no worker in the cluster (`--dask-timeout`).
+DASK_TIMEOUT = 20.0
 
 
 class ConfigMismatchError(UsageError):
     """The output folder holds a sweep made with another configuration."""
+
+
+class SweepGoneError(RuntimeError):
+    """A shard's sweep no longer holds its folder's lock (killed or ended): write nothing more."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) reached the sweep: stop the workers, record "interrupted", exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class DaskUnavailableError(RuntimeError):
+    """The Dask cluster cannot run the sweep (scheduler unreachable, or no worker for too long)."""
 
 
 # --- one shard ----------------------------------------------------------------------------------
@@ -130,6 +162,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     started = _now()
     records = []
     for spec in job.pairs:
+        _check_guard(job)
         rec: dict[str, Any] = {"pair_id": spec.pair_id, "index": spec.index}
         if pair_row_path(job.out_dir, spec.pair_id).exists():
             records.append({**rec, "status": "skipped", "wall_time": None, "error": ""})
@@ -145,8 +178,15 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     status = {"shard_index": job.shard_index, "shard_size": job.shard_size,
               "config_hash": job.config.config_hash(), "started": started, "finished": _now(),
               "pairs": records}
+    _check_guard(job)
     _write_text_atomic(job.status_path, json.dumps(status, indent=1))
     return status
+
+
+def _check_guard(job: ShardJob) -> None:
+    if not guard_ok():
+        raise SweepGoneError(f"the sweep that started shard {job.shard_index} no longer holds "
+                             f"{job.out_dir / LOCK_NAME} (killed or ended): stopping without writing")
 
 
 def shard_table(job: ShardJob, status: dict[str, Any]) -> pd.DataFrame:
@@ -184,8 +224,9 @@ def sweep_label(sweep_dir: str | os.PathLike) -> str:
 # --- shard tasks (run on the executor's workers; they return a path, never data) --------------
 def shard_task_inline(sweep_file: str, shard_index: int, out_dir: str, shard_size: int) -> str:
     """Run one shard in this process; return the path of its status file."""
-    job = shard_job(sweep_file, shard_index, out_dir, shard_size)
-    run_shard(job)
+    with guard_env(str(Path(out_dir) / LOCK_NAME)):
+        job = shard_job(sweep_file, shard_index, out_dir, shard_size)
+        run_shard(job)
     return str(job.status_path)
 
 
@@ -195,7 +236,8 @@ def shard_task_papermill(sweep_file: str, shard_index: int, out_dir: str, shard_
 
     params = {"sweep_file": str(sweep_file), "shard_index": int(shard_index),
               "out_dir": str(out_dir), "shard_size": int(shard_size)}
-    execute_notebook(SHARD_NOTEBOOK, executed_path(out_dir, shard_index), params)
+    with guard_env(str(Path(out_dir) / LOCK_NAME)):  # the kernel inherits it
+        execute_notebook(SHARD_NOTEBOOK, executed_path(out_dir, shard_index), params)
     return str(status_path(out_dir, shard_index))
 
 
@@ -238,20 +280,50 @@ def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return shown or "no visible difference"
 
 
+def check_out_path(out: Path, option: str = "--out") -> None:
+    """Refuse, before anything runs or is written, an output folder that is a file, lies under a
+    file, or cannot be created or written by this user."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option}: {out} is a file, not a folder; give a new or existing folder")
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"{option}: {out} cannot be created: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        what = "folder" if probe == out else f"folder {probe} (where {out} would be created)"
+        raise UsageError(f"{option}: {out} is not writable: no write permission on the {what}")
+
+
+def _sweep_entries(out: Path) -> list[Path]:
+    """The folder's entries other than the sweep lock file."""
+    if not out.is_dir():
+        return []
+    return [e for e in out.iterdir() if e.name != LOCK_NAME]
+
+
+def precheck_out_dir(config: SweepConfig, out: Path, *, force: bool = False) -> None:
+    """The read-only checks of :func:`prepare_out_dir` (run before the folder is locked)."""
+    check_out_path(out)
+    is_sweep = any((out / m).exists() for m in _SWEEP_MARKERS)
+    if _sweep_entries(out) and not is_sweep:
+        raise UsageError(f"{out} is not empty and holds no sweep.yaml: not a sweep folder; "
+                         f"choose a new or empty --out")
+    if not (force and is_sweep):
+        check_out_dir(config, out)
+
+
 def prepare_out_dir(config: SweepConfig, out: Path, *, force: bool = False) -> int:
     """Check or clear the folder, remove stale temporary files, write sweep.yaml.
 
     Returns the number of stale temporary entries removed (left by an interrupted sweep).
     """
-    is_sweep = any((out / m).exists() for m in _SWEEP_MARKERS)
-    if out.exists() and any(out.iterdir()) and not is_sweep:
-        raise UsageError(f"{out} is not empty and holds no sweep.yaml: not a sweep folder; "
-                         f"choose a new or empty --out")
-    if force and is_sweep:
-        for entry in out.iterdir():
+    precheck_out_dir(config, out, force=force)
+    if force and any((out / m).exists() for m in _SWEEP_MARKERS):
+        for entry in _sweep_entries(out):
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-    else:
-        check_out_dir(config, out)
     out.mkdir(parents=True, exist_ok=True)
     removed = clean_stale_temp(out)
     _write_text_atomic(out / "sweep.yaml", config.to_yaml())
@@ -269,6 +341,9 @@ def clean_stale_temp(out: Path) -> int:
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
             n += 1
+    for conn in (out / "executed").glob(".kernel-*.json"):  # connection files of killed kernels
+        conn.unlink(missing_ok=True)
+        n += 1
     return n
 
 
@@ -318,30 +393,104 @@ class SerialExecutor(cf.Executor):
 
 
 @contextlib.contextmanager
-def make_executor(workers: int, scheduler: str | None = None) -> Iterator[tuple[cf.Executor, str]]:
-    """A process pool of ``workers`` (0: this process), or a Dask cluster's executor."""
-    if scheduler:
-        from distributed import Client
+def make_executor(workers: int, scheduler: str | None = None, *, client: Any = None,
+                  dask_timeout: float = DASK_TIMEOUT) -> Iterator[tuple[cf.Executor, str]]:
+    """A process pool of ``workers`` (0: this process), or a Dask cluster's executor (``client``:
+    one already connected by :func:`connect_scheduler`, closed on exit).
 
-        client = Client(scheduler)
+    The pool's workers die with this process (:func:`bilancio_lite.procs.pool_worker_init`); if
+    the body raises (Ctrl-C, SIGTERM, an error) they are terminated at once, not waited for.
+    """
+    if scheduler or client is not None:
+        if client is None:
+            client = connect_scheduler(scheduler, dask_timeout)
         try:
-            n = len(client.scheduler_info().get("workers", {}))
+            n = len(client.nthreads(callback_timeout=dask_timeout))
             yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
         finally:
-            client.close()
+            with contextlib.suppress(Exception):
+                client.close(timeout=2)
     elif workers == 0:
         yield SerialExecutor(), "this process"
     else:
         import multiprocessing as mp
 
         # spawn: workers start clean (no inherited threads, e.g. from a Dask client in a test)
-        ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                    initializer=pool_worker_init, initargs=(os.getpid(),))
         try:
             yield ex, f"{workers} local process{'es' if workers > 1 else ''}"
         except BaseException:
-            ex.shutdown(wait=False, cancel_futures=True)
+            terminate_pool(ex)
             raise
         ex.shutdown(wait=True)
+
+
+def terminate_pool(ex: cf.ProcessPoolExecutor, timeout: float = 1.0) -> None:
+    """Stop a process pool now: SIGTERM its workers (their kernels die with them), cancel what is
+    queued, and wait up to ``timeout`` s for them to be gone (SIGKILL after that)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    ex.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+
+
+def connect_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> Any:
+    """Connect to a Dask scheduler and wait for one worker, each within ``timeout`` seconds;
+    otherwise :class:`DaskUnavailableError` with a one-line reason (nothing has been written)."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover
+        raise DaskUnavailableError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise DaskUnavailableError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({_one_line(e)}); "
+            f"start one (dask scheduler --host 127.0.0.1) or check --scheduler") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except Exception as e:  # TimeoutError, or the scheduler went away
+        with contextlib.suppress(Exception):
+            client.close(timeout=2)
+        raise DaskUnavailableError(
+            f"the Dask scheduler at {address} has no worker after {timeout:g} s ({_one_line(e)}); "
+            f"start one (dask worker {address} --host 127.0.0.1)") from None
+    return client
+
+
+class _DaskWatch:
+    """Called while a sweep waits on a Dask cluster: raises :class:`DaskUnavailableError` when
+    the cluster has had no worker (or the scheduler has not answered) for ``timeout`` seconds."""
+
+    def __init__(self, client: Any, timeout: float) -> None:
+        self.client, self.timeout = client, timeout
+        self.last_ok = time.monotonic()
+        self.next_check = 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + min(1.0, self.timeout / 4)
+        try:
+            n = len(self.client.nthreads(callback_timeout=max(1.0, self.timeout / 4)))
+        except Exception:  # noqa: BLE001  (no answer: counts as no worker)
+            n = 0
+        if n > 0:
+            self.last_ok = now
+        elif now - self.last_ok > self.timeout:
+            raise DaskUnavailableError(
+                f"the Dask cluster has had no worker (or its scheduler no answer) for "
+                f"{self.timeout:g} s: a worker was lost; unfinished shards are recorded as failed, "
+                f"rerun to resume")
 
 
 def default_workers() -> int:
@@ -351,26 +500,104 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`SweepInterrupted` in the main thread (like Ctrl-C's
+    KeyboardInterrupt), so the sweep stops its workers and records "interrupted"."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise SweepInterrupted(signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _previous_run(out: Path, lock: SweepLock) -> str | None:
+    """A note on the previous run into ``out`` if it did not end cleanly, else None."""
+    if lock.previous:
+        return (f"the previous run into {out} ({describe_holder(lock.previous)}) was interrupted "
+                f"(killed); resuming")
+    with contextlib.suppress(OSError, ValueError):
+        old = json.loads((out / "manifest.json").read_text())
+        if old.get("status") in ("running", "interrupted"):
+            who = f"pid {old['pid']}, " if old.get("pid") else ""
+            return (f"the previous run into {out} ({who}started {old.get('started', '?')}) was "
+                    f"interrupted; resuming")
+    return None
+
+
 def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
               engine: str = "papermill", workers: int | None = None, scheduler: str | None = None,
               force: bool = False, progress: bool | None = None,
-              log: Callable[[str], None] | None = print, argv: list[str] | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = print, argv: list[str] | None = None,
+              dask_timeout: float = DASK_TIMEOUT, lock_wait: float = 0.0) -> SweepResult:
     """Run (or resume) a sweep; write sweep.yaml, manifest.json, registry.csv, comparison.csv.
 
     ``workers``: local processes (default: available CPUs, at most one per pending shard; 0 runs
     the shards in this process); ignored with ``scheduler`` (a Dask address such as
     ``tcp://host:8786``). ``progress``: tqdm bar on stderr (None: only when stderr is a TTY).
+    ``dask_timeout``: seconds for the scheduler to answer and offer a worker, and the longest the
+    sweep waits with no worker. ``lock_wait``: seconds to wait for a folder another sweep holds
+    (0: refuse at once). Bad input, a busy folder and an unreachable scheduler raise
+    :class:`UsageError` before anything is written.
     """
     if engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be >= 0, got {workers}")
+    if not dask_timeout > 0:
+        raise UsageError(f"--dask-timeout must be > 0 seconds, got {dask_timeout}")
     say = log or (lambda _msg: None)
     out = Path(out_dir).resolve() if out_dir is not None else Path("outputs", config.name).resolve()
+    # read-only checks first: nothing is written when any of them fails
+    state, holder = lock_state(out)
+    if state == "busy" and lock_wait <= 0:
+        raise UsageError(str(SweepBusyError(out, holder)))
+    precheck_out_dir(config, out, force=force)
+    client = None
+    if scheduler:
+        try:
+            client = connect_scheduler(scheduler, dask_timeout)
+        except DaskUnavailableError as e:
+            raise UsageError(str(e)) from None
+    try:
+        lock = SweepLock(out).acquire(wait=lock_wait, info={"command": argv})
+    except SweepBusyError as e:
+        if client is not None:
+            client.close()
+        raise UsageError(str(e)) from None
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    try:
+        with _signals_interrupt():
+            return _run_locked(config, out, lock, engine=engine, workers=workers, scheduler=scheduler,
+                               client=client, force=force, progress=progress, say=say, argv=argv,
+                               dask_timeout=dask_timeout)
+    finally:
+        lock.release()
+
+
+def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str, workers: int | None,
+                scheduler: str | None, client: Any, force: bool, progress: bool | None,
+                say: Callable[[str], None], argv: list[str] | None, dask_timeout: float) -> SweepResult:
     t0 = time.perf_counter()
-    started = _now()
+    started = lock.holder["started"]
+    previous = _previous_run(out, lock)
     cleared = force and any((out / m).exists() for m in _SWEEP_MARKERS)
-    stale = prepare_out_dir(config, out, force=force)
+    try:
+        stale = prepare_out_dir(config, out, force=force)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     shard_size = config.output.shard_size
     pairs = config.pairs()
     shards = config.shards(shard_size)
@@ -384,10 +611,14 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
         workers = len(pending)
     manifest = _manifest(config, out, engine=engine, workers=workers, scheduler=scheduler,
                          started=started, argv=argv)
+    if previous:
+        manifest["previous_run"] = previous
     _write_json(out / "manifest.json", manifest)
 
     say(f"sweep {config.name}: {len(pairs)} pairs in {len(shards)} shard(s) of {shard_size} "
         f"(engine {engine}) -> {out}")
+    if previous:
+        say(previous)
     if scheduler and workers_given:
         say("note: --workers is ignored with --scheduler (the Dask cluster decides)")
     if cleared:
@@ -402,16 +633,27 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
     errors: dict[int, str] = {}
     statuses: dict[int, dict[str, Any]] = {}
     outcome = "finished"
+    fatal = ""
+    dask_client = client
     try:
         if pending:
-            with make_executor(workers, scheduler) as (ex, where):
+            with make_executor(workers, scheduler, client=client, dask_timeout=dask_timeout) as (ex, where):
+                client = None  # make_executor closes it
                 say(f"running {len(pending)} shard(s) on {where}")
                 if not scheduler and len(pending) < default_workers() and len(pending) < len(pairs) / 2:
                     say(f"note: {len(pending)} shard(s) keep at most {len(pending)} of "
                         f"{default_workers()} CPUs busy; a smaller --shard-size spreads the work")
                 futures = {ex.submit(task, sweep_file, i, str(out), shard_size): i for i in pending}
-                _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors,
-                                    since=time.time() - (time.perf_counter() - t0))
+                watch = _DaskWatch(dask_client, dask_timeout) if dask_client is not None else None
+                try:
+                    _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors,
+                                        since=time.time() - (time.perf_counter() - t0), watch=watch)
+                except DaskUnavailableError as e:
+                    fatal = str(e)
+                    outcome = "error"
+                    for i in pending:
+                        if i not in statuses and i not in errors:
+                            errors[i] = f"DaskUnavailableError: {e}"
     except KeyboardInterrupt:
         outcome = "interrupted"
         raise
@@ -419,6 +661,10 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
         outcome = "error"
         raise
     finally:
+        if client is not None:
+            client.close()
+        if outcome == "interrupted":  # the workers are gone: remove what they left half-made
+            clean_stale_temp(out)
         registry = _registry(config, out, pairs, shard_size, done_before, statuses, errors, engine)
         write_csv_atomic(registry, out / "registry.csv")
         ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
@@ -433,9 +679,14 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
             pairs={"total": len(pairs), "ok": result.n_ok, "failed": result.n_failed,
                    "skipped": result.n_skipped, "not_run": counts.get("not_run", 0)},
             shard_errors={str(i): e for i, e in sorted(errors.items())})
+        if fatal:
+            manifest["error"] = fatal
         _write_json(out / "manifest.json", manifest)
-    for i, err in sorted(errors.items()):
-        say(f"shard {i} task failed: {err}")
+    if fatal:
+        say(f"error: {fatal}")
+    else:
+        for i, err in sorted(errors.items()):
+            say(f"shard {i} task failed: {err}")
     failed = registry[registry["status"] == "failed"]
     for row in failed.head(10).itertuples():
         say(f"failed: {row.pair_id}: {row.error}")
@@ -447,7 +698,8 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
 
 def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str], total: int,
                         progress: bool | None, statuses: dict[int, dict[str, Any]],
-                        errors: dict[int, str], since: float) -> None:
+                        errors: dict[int, str], since: float,
+                        watch: Callable[[], None] | None = None) -> None:
     from tqdm import tqdm
 
     n_failed = 0
@@ -472,6 +724,8 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
             bar.update(max(0, done - bar.n))
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)
+            if waiting and watch is not None:
+                watch()
 
 
 def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size: int,
@@ -522,19 +776,27 @@ def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size:
 # --- manifest and small helpers -------------------------------------------------------------------
 def _manifest(config: SweepConfig, out: Path, *, engine: str, workers: int, scheduler: str | None,
               started: str, argv: list[str] | None) -> dict[str, Any]:
-    versions = {}
-    for lib in _LIBRARIES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[lib] = metadata.version(lib)
     return {
         "sweep": config.name, "package": "bilancio-lite", "package_version": __version__,
         "git": _git_info(), "python": sys.version.split()[0], "platform": platform.platform(),
-        "libraries": versions, "config_hash": config.config_hash(), "n_pairs": config.n_pairs,
+        "libraries": installed_versions(), "config_hash": config.config_hash(), "n_pairs": config.n_pairs,
         "shard_size": config.output.shard_size, "engine": engine,
         "executor": {"scheduler": scheduler} if scheduler else {"workers": workers},
         "command": argv if argv is not None else None,
+        "pid": os.getpid(), "host": platform.node(),
         "started": started, "finished": None, "status": "running",
     }
+
+
+def installed_versions() -> dict[str, str]:
+    """Every distribution installed in this environment, name -> version, sorted by normalised
+    name (the same names and versions as ``pip freeze`` and constraints.txt)."""
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), dist.version)
+    return dict(sorted(found.items()))
 
 
 def _git_info() -> dict[str, Any] | None:
@@ -584,7 +846,8 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
     if (out / "aggregate" / "comparison.csv").exists() and complete_pairs(out, ids) == ids:
         check_out_dir(config, out)
         return out
-    res = run_sweep(config, out, engine="inline", workers=0, progress=False, log=None)
+    # another process (e.g. a second notebook under nbval) may be building it: wait for it
+    res = run_sweep(config, out, engine="inline", workers=0, progress=False, log=None, lock_wait=600)
     if res.n_failed:
         raise RuntimeError(f"{res.n_failed} pair(s) of {config.name} failed; see {out / 'registry.csv'}")
     return out
@@ -594,16 +857,27 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
 def configure_sweep(p: argparse.ArgumentParser) -> None:
     """run a sweep file (params/*.yaml) locally or on a Dask cluster; resumable"""
     p.description = ("Expand a sweep file into passive/active pairs, run them in shards on local "
-                     "processes or a Dask cluster and write outputs/<name>/ (model.md §6.4). Rerunning "
+                     "processes or a Dask cluster and write outputs/<name>/ (docs/model.md §6.4). Rerunning "
                      "into the same folder skips complete pairs. Exit status: 0 if every pair "
-                     "succeeded, 1 if some failed, 2 on bad input.")
+                     "succeeded, 1 if some failed (or the Dask cluster lost its workers), 2 on bad "
+                     "input, a folder in use by another sweep or an unreachable scheduler (nothing "
+                     "written), 130/143 when interrupted by Ctrl-C/SIGTERM.")
+    from .params import size_limits_text
+
+    p.epilog = (size_limits_text() + " A sweep locks its folder while it runs (a second sweep into "
+                "it is refused); a killed sweep leaves no process behind, and the next run into its "
+                "folder says it was interrupted and resumes.")
     p.add_argument("params_file", metavar="PARAMS.yaml", help="sweep file, e.g. params/plan024.yaml")
     p.add_argument("--out", metavar="DIR",
                    help="output folder [default: outputs/<sweep name> under the current directory]")
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes [default: CPUs, at most one per shard; 0 = this process]")
     p.add_argument("--shard-size", type=int, metavar="K", help="pairs per shard [default: the file's output.shard_size]")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (instead of local processes)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (instead of local processes)")
+    p.add_argument("--dask-timeout", type=float, default=DASK_TIMEOUT, metavar="SECONDS",
+                   help="with --scheduler: seconds the scheduler has to answer and offer a worker "
+                        "before anything is written, and the longest the sweep waits with no worker "
+                        f"before it stops with a message [default: {DASK_TIMEOUT:g}]")
     p.add_argument("--engine", choices=ENGINES, default="papermill",
                    help="papermill: run notebooks/00_run_shard.ipynb per shard and keep it under executed/; "
                         "inline: call the same function directly [default: papermill]")
@@ -627,7 +901,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(str(e).replace("\n", "\nerror: ")) from None
     res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
                     force=args.force, progress=False if args.no_progress else None,
-                    argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None)
+                    argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None,
+                    dask_timeout=args.dask_timeout)
     return res.exit_code
 
 
