@@ -101,12 +101,39 @@ def _summary(pair: Any) -> str:
     return "\n".join(lines)
 
 
+def _pair_progress(params: ModelParams) -> Callable[[str, int, int], None] | None:
+    """A progress callback (stderr) for pairs estimated above LARGE_RUN_BYTES, else None."""
+    from .params import LARGE_RUN_BYTES, estimated_memory_bytes
+
+    days = params.last_day + 1
+    mem = estimated_memory_bytes(params.n_tickets, params.n_traders, days)
+    if mem <= LARGE_RUN_BYTES:
+        return None
+    print(f"large pair: {params.n_tickets:,} tickets, {params.n_traders:,} traders, {days} days per "
+          f"regime (estimated memory {mem / 2**30:.1f} GB); progress on stderr", file=sys.stderr)
+    from tqdm import tqdm
+
+    bar = tqdm(total=2 * days, unit="day", desc="passive", file=sys.stderr, mininterval=1.0,
+               dynamic_ncols=True)
+
+    def progress(regime: str, day: int, last_day: int) -> None:
+        bar.set_description(regime, refresh=False)
+        bar.update(1)
+        if regime == "active" and day == last_day:
+            bar.close()
+    return progress
+
+
 def cmd_pair(args: argparse.Namespace) -> int:
     from .engine import simulate_pair
     from .logs import write_pair
 
     params = params_from_args(args)
-    pair = simulate_pair(params)
+    if args.out:  # before simulating: a bad --out must not cost a whole run
+        from .sweep import check_out_path
+
+        check_out_path(Path(args.out).resolve())
+    pair = simulate_pair(params, progress=_pair_progress(params))
     print(_summary(pair))
     if args.out:
         path = write_pair(pair, args.out)
@@ -127,8 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bilancio-lite",
         description="Kalecki debt ring with Treynor dealers (Plan 024): paired passive/active runs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report}")
+    from .params import size_limits_text
+
     pair = sub.add_parser("pair", help="run one passive/active pair and print a summary",
-                          description="Run one passive/active pair (docs/model.md §6) and print a summary.")
+                          description="Run one passive/active pair (docs/model.md §6) and print a summary.",
+                          epilog=size_limits_text() + " Bad input: one line per problem, exit status 2.")
     pair.add_argument("--out", default=None, metavar="DIR",
                       help="also write the run logs and comparison row under DIR")
     add_model_options(pair)

@@ -11,7 +11,10 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
+
+#: ``progress(regime, day, last_day)``, called after each simulated day (see :func:`simulate_pair`).
+Progress = Callable[[str, int, int], None]
 
 from . import metrics as _metrics
 from .book import BUCKET_NAMES, DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
@@ -128,10 +131,12 @@ class Run:
         self.equity0 = self._mm_equity(0)
 
     # --------------------------------------------------------------------------------------
-    def run(self) -> RunResult:
+    def run(self, progress: Progress | None = None) -> RunResult:
         t0 = time.perf_counter()
         for t in range(self.p.last_day + 1):
             self.day(t)
+            if progress is not None:
+                progress(self.regime, t, self.p.last_day)
         return self._result(time.perf_counter() - t0)
 
     def day(self, t: int) -> None:
@@ -481,24 +486,36 @@ class Run:
                          mets, default_day, self.rng.draws if self.rng else 0, wall)
 
 
-def run_regime(params: ModelParams, regime: str, *, amounts: list[float] | None = None) -> RunResult:
-    """Run one regime from the §2 initial state to t_end."""
-    return Run(params, regime, amounts=amounts).run()
+def validated(params: ModelParams | None = None, **overrides: Any) -> ModelParams:
+    """``params`` (with ``overrides``) validated again, however it was built: a ModelParams made by
+    ``model_copy(update=...)`` or ``model_construct(...)`` skipped validation (kappa = -1 would run
+    with delta = 1.0, n_traders = 0 die with ZeroDivisionError). Unknown overrides are refused.
+    Raises pydantic's ValidationError (field, value and allowed range via ``describe_errors``)."""
+    if params is None:
+        return ModelParams(**overrides)
+    if not isinstance(params, ModelParams):
+        raise TypeError(f"params must be a ModelParams, got {type(params).__name__}")
+    return ModelParams.model_validate({**params.model_dump(), **overrides})
 
 
-def simulate_pair(params: ModelParams | None = None, **overrides: Any) -> PairResult:
+def run_regime(params: ModelParams, regime: str, *, amounts: list[float] | None = None,
+               progress: Progress | None = None) -> RunResult:
+    """Run one regime from the §2 initial state to t_end (``params`` validated first)."""
+    return Run(validated(params), regime, amounts=amounts).run(progress)
+
+
+def simulate_pair(params: ModelParams | None = None, *, progress: Progress | None = None,
+                  **overrides: Any) -> PairResult:
     """§6: run the passive and the active regime from identical initial states and compare them.
 
-    `simulate_pair(ModelParams(kappa=0.5))` or `simulate_pair(kappa=0.5)`.
+    `simulate_pair(ModelParams(kappa=0.5))` or `simulate_pair(kappa=0.5)`. The parameters are
+    validated again whatever way they were built, and an unknown override is an error
+    (:func:`validated`). ``progress(regime, day, last_day)`` is called after each simulated day.
     """
-    if params is None:
-        params = ModelParams(**overrides)
-    elif overrides:
-        params = params.model_copy(update=overrides)
-        params = ModelParams(**params.model_dump())
+    params = validated(params, **overrides)
     t0 = time.perf_counter()
-    passive = run_regime(params, "passive")
-    active = run_regime(params, "active")
+    passive = run_regime(params, "passive", progress=progress)
+    active = run_regime(params, "active", progress=progress)
     if passive.fingerprint != active.fingerprint:  # §6.2 pair identity
         raise AssertionError("initial-state fingerprints of the passive and active runs differ")
     row = _metrics.comparison_row(params, passive, active)

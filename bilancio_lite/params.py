@@ -9,36 +9,41 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import typing
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
 
 # --- size limits (stated in `bilancio-lite pair --help`; checked by ModelParams) -----------------
-#: Most base ring tickets K = Q_total/face_value one pair may hold (about 3 min and 5 GB at T = 10).
+#: Most base ring tickets K = Q_total/face_value one pair may hold.
 MAX_TICKETS: int = 1_000_000
-#: Measured peak memory per ticket and simulated day of one pair (both regimes, logs included),
-#: and the fixed interpreter + libraries part; see :func:`estimated_memory_bytes`.
+#: Peak memory of one pair (both regimes, logs included), measured on N = 100 ... 100,000 and
+#: K = 500 ... 100,000 over 31 days: per ticket-day, per trader-day, and the fixed part
+#: (interpreter and libraries); see :func:`estimated_memory_bytes`.
 BYTES_PER_TICKET_DAY: int = 160
+BYTES_PER_TRADER_DAY: int = 700
 BASE_MEMORY_BYTES: int = 200 * 2**20
-#: Largest estimated memory of one pair.
+#: Largest estimated memory of one pair (the machines have 24 GB).
 MAX_MEMORY_BYTES: int = 8 * 2**30
-#: Pairs estimated above this many ticket-days print progress (`pair`) while they run.
-LARGE_RUN_TICKET_DAYS: int = 5_000_000
+#: Pairs estimated above this show progress (`bilancio-lite pair`): roughly 10 s and more.
+LARGE_RUN_BYTES: int = 400 * 2**20
 
 
-def estimated_memory_bytes(n_tickets: float, n_days: float) -> float:
-    """Estimated peak memory of one pair: BASE + BYTES_PER_TICKET_DAY x tickets x days (measured,
-    within a factor of ~1.5 for N = 100 ... 100,000)."""
-    return BASE_MEMORY_BYTES + BYTES_PER_TICKET_DAY * float(n_tickets) * float(n_days)
+def estimated_memory_bytes(n_tickets: float, n_traders: float, n_days: float) -> float:
+    """Estimated peak memory of one pair: BASE + (160 B x tickets + 700 B x traders) x days
+    (measured; e.g. N = 100,000, K = 100,000, 31 days: 2.5 GB measured, 2.4 GB estimated)."""
+    return BASE_MEMORY_BYTES + (BYTES_PER_TICKET_DAY * float(n_tickets)
+                                + BYTES_PER_TRADER_DAY * float(n_traders)) * float(n_days)
 
 
 def size_limits_text() -> str:
     """The size limits in one paragraph (for --help)."""
     return (f"Size limits: n_traders <= 100,000; tickets Q_total/face_value <= {MAX_TICKETS:,}; "
-            f"estimated memory of one pair (about {BYTES_PER_TICKET_DAY} bytes per ticket and simulated "
-            f"day, plus {BASE_MEMORY_BYTES // 2**20} MB) <= {MAX_MEMORY_BYTES // 2**30} GB. Larger inputs "
-            f"are refused before anything runs; runs above {LARGE_RUN_TICKET_DAYS:,} ticket-days show "
-            f"progress.")
+            f"estimated memory of one pair <= {MAX_MEMORY_BYTES // 2**30} GB, estimated as "
+            f"{BASE_MEMORY_BYTES // 2**20} MB + ({BYTES_PER_TICKET_DAY} B x tickets + "
+            f"{BYTES_PER_TRADER_DAY} B x n_traders) x days (t_end + 1). Larger inputs are refused "
+            f"before anything runs; pairs estimated above {LARGE_RUN_BYTES // 2**20} MB show progress.")
 
 
 class ModelParams(BaseModel):
@@ -106,6 +111,16 @@ class ModelParams(BaseModel):
     detailed_logging: bool = Field(True, description="record trades.csv and inventory_timeseries.csv rows")
 
     # ---------------------------------------------------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: object, info: ValidationInfo) -> object:
+        """A bool is not a number: `kappa: true` (YAML) must not run as kappa = 1.0."""
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        ann = cls.model_fields[info.field_name].annotation
+        if any(isinstance(v, bool) for v in items) and _has_type(ann, (int, float)) and not _has_type(ann, (bool,)):
+            raise ValueError("Input should be a number, not a boolean (true/false)")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "ModelParams":
         S, Q, N = self.face_value, self.Q_total, self.n_traders
@@ -115,12 +130,13 @@ class ModelParams(BaseModel):
                 f"Q_total/face_value = {K:.4g} tickets is above the limit of {MAX_TICKETS:,}; allowed "
                 f"range [n_traders, {MAX_TICKETS:,}]: raise face_value or lower Q_total")
         days = (3 * self.maturity_days if self.t_end is None else self.t_end) + 1
-        if estimated_memory_bytes(K, days) > MAX_MEMORY_BYTES:
+        mem = estimated_memory_bytes(K, N, days)
+        if mem > MAX_MEMORY_BYTES:
             raise ValueError(
-                f"Q_total/face_value = {K:.4g} tickets over {days} days (t_end) needs an estimated "
-                f"{estimated_memory_bytes(K, days) / 2**30:.1f} GB, above the limit of "
-                f"{MAX_MEMORY_BYTES // 2**30} GB (tickets x days <= "
-                f"{(MAX_MEMORY_BYTES - BASE_MEMORY_BYTES) // BYTES_PER_TICKET_DAY:,})")
+                f"Q_total/face_value = {K:.4g} tickets and n_traders = {N} over {days} days (t_end) "
+                f"need an estimated {mem / 2**30:.1f} GB, above the limit of "
+                f"{MAX_MEMORY_BYTES // 2**30} GB; allowed (160 x tickets + 700 x n_traders) x days <= "
+                f"{(MAX_MEMORY_BYTES - BASE_MEMORY_BYTES):,} bytes")
         if abs(K - round(K)) > 1e-9 * max(1.0, K):
             raise ValueError(
                 f"Q_total ({Q:g}) must be a whole multiple of face_value ({S:g}); Q_total/face_value = {K:g}")
@@ -179,6 +195,13 @@ class ModelParams(BaseModel):
 
     def run_id(self, regime: str) -> str:
         return f"{regime}_{self.pair_id}"
+
+
+def _has_type(annotation: object, types: tuple[type, ...]) -> bool:
+    """Whether a field's type is, or contains (Optional, Union, tuple[...]), one of ``types``."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return False
+    return annotation in types or any(_has_type(a, types) for a in typing.get_args(annotation))
 
 
 def _num(x: float) -> str:

@@ -11,7 +11,9 @@ A sweep file names fixed model parameters, a grid of axes, replicates and output
     base_seed: 42
     output: {detailed_logging: true, shard_size: 32}
 
-Every level forbids unknown keys. Errors are :class:`SweepConfigError`, one line per problem,
+Every level forbids unknown keys, a key written twice in one mapping is an error (YAML loaders
+silently keep the last one), a bool is not a number (``kappa: [true, 2]`` is refused, not read as
+1.0), and an empty file is refused (it would run one default pair). Errors are :class:`SweepConfigError`, one line per problem,
 each naming its path in the file (``grid.kapas: unknown key (did you mean 'kappa'?)``,
 ``model.kappa: Input should be greater than 0 (got -1); allowed range (0, 1e+06]``). Every grid
 cell must also validate as :class:`ModelParams`; the first failing cell is reported.
@@ -63,7 +65,8 @@ class OutputOptions(BaseModel):
     detailed_logging: bool | list[dict[str, Any]] = Field(
         True, description="write trades.csv and inventory_timeseries.csv rows: true (all pairs), false "
                           "(header-only files), or a list of cell selectors such as [{kappa: 0.5, mu: 0}]")
-    shard_size: int = Field(32, ge=1, le=100_000, description="pairs per shard (one notebook run per shard)")
+    shard_size: int = Field(32, ge=1, le=100_000, strict=True,
+                            description="pairs per shard (one notebook run per shard)")
 
 
 class SweepConfig(BaseModel):
@@ -76,8 +79,8 @@ class SweepConfig(BaseModel):
     description: str = Field("", description="free text")
     model: dict[str, Any] = Field(default_factory=dict, description="fixed ModelParams fields")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="axes: ModelParams field -> values")
-    replicates: int = Field(1, ge=1, le=100_000, description="R: replicates per grid cell")
-    base_seed: int = Field(42, ge=0, le=2**62, description="pair seed s = base_seed + replicate")
+    replicates: int = Field(1, ge=1, le=100_000, strict=True, description="R: replicates per grid cell")
+    base_seed: int = Field(42, ge=0, le=2**62, strict=True, description="pair seed s = base_seed + replicate")
     output: OutputOptions = Field(default_factory=OutputOptions)
 
     # --- construction ----------------------------------------------------------------------
@@ -204,10 +207,40 @@ def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
     if not path.is_file():
         raise SweepConfigError([f"sweep file not found: {path}"])
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        duplicates = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise SweepConfigError([f"invalid YAML: {' '.join(str(e).split())}"], str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SweepConfigError([f"cannot read the sweep file: {e}"], str(path)) from None
+    if duplicates:
+        raise SweepConfigError(duplicates, str(path))
+    if data is None:
+        raise SweepConfigError(["the sweep file is empty; give at least a grid (e.g. grid: {kappa: [0.5, 1]}) "
+                                "or model parameters (see params/smoke.yaml)"], str(path))
     return SweepConfig.from_dict(data, default_name=path.stem, source=str(path), **overrides)
+
+
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
+    """One line per key written twice in the same mapping, e.g. ``grid.kappa: key written twice
+    (lines 5 and 8); keep one``."""
+    lines: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{path}.{key}" if path else str(key)
+            line = key_node.start_mark.line + 1
+            if key is not None and key in seen:
+                lines.append(f"{where}: key written twice (lines {seen[key]} and {line}); keep one")
+            elif key is not None:
+                seen[key] = line
+            lines += _duplicate_keys(value_node, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines += _duplicate_keys(item, f"{path}[{i}]")
+    return lines
 
 
 # --- validation helpers ---------------------------------------------------------------------
@@ -229,8 +262,22 @@ def _structure_errors(err: ValidationError) -> list[str]:
         # `grid.kappa` given as a scalar yields errors on the list type; keep the message short
         value = e.get("input")
         got = "" if isinstance(value, dict) else f" (got {value!r})"
-        lines.append(f"{loc}: {e['msg']}{got}")
+        parent = OutputOptions if len(e["loc"]) > 1 and e["loc"][0] == "output" else SweepConfig
+        rng = _field_range(parent, str(e["loc"][-1]))
+        lines.append(f"{loc}: {e['msg']}{got}{'; ' + rng if rng else ''}")
     return lines
+
+
+def _field_range(model: type[BaseModel], name: str) -> str:
+    """``allowed range [lo, hi]`` of an integer field of the sweep file (from its constraints)."""
+    info = model.model_fields.get(name)
+    if info is None or info.annotation is not int:
+        return ""
+    lo = next((getattr(m, "ge") for m in info.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((getattr(m, "le") for m in info.metadata if getattr(m, "le", None) is not None), None)
+    if lo is None and hi is None:
+        return "a whole number"
+    return f"allowed range: whole numbers in [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
 
 
 def _check_keys(section: str, keys: Any, lines: list[str], model: dict[str, Any] | None = None) -> None:
