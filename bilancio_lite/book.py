@@ -52,6 +52,7 @@ class Book:
         N = n_traders
         self.N = N
         self.S = float(face_value)
+        self.eps = 1e-9 * self.S  # eps_cash (§0)
         self.n_agents = N + 6
         self.names = [f"H{i + 1}" for i in range(N)]
         self.names += [f"DLR_{b}" for b in BUCKET_NAMES] + [f"VBT_{b}" for b in BUCKET_NAMES]
@@ -78,9 +79,16 @@ class Book:
 
     # --- double-entry moves ---------------------------------------------------------------
     def pay(self, payer: int, payee: int, amount: float) -> None:
-        """Move `amount` u of cash (I4)."""
+        """Move `amount` u of cash (I4).
+
+        R2.6: a payer left within eps_cash below zero (a rounding residue) pays what it had, so
+        its balance is exactly 0 and total cash is still conserved.
+        """
         cash = self.cash
-        cash[payer] -= amount
+        left = cash[payer] - amount
+        if left < 0.0 and left > -self.eps:
+            amount, left = cash[payer], 0.0
+        cash[payer] = left
         cash[payee] += amount
 
     def issue(self, issuer: int, holder: int, due: int, dT: int,

@@ -22,8 +22,9 @@ from .dealer import Fill, Market, kernel
 from .logs import RunTables, build_tables
 from .params import ModelParams
 from .ring import RingInfo, build_initial_state
-from .settlement import Rollover, Settlement, rollover, settle
-from .traders import best_sale, buyer_bucket, has_tradable_ticket, liquidity_gap, order_flow
+from .settlement import Rollover, Settlement, rollover, rollover_hazard, rollover_price, settle
+from .traders import (Projection, best_sale, buyer_bucket, has_tradable_ticket, lender_gap,
+                      liquidity_gap, order_flow)
 
 NAN = math.nan
 
@@ -92,6 +93,8 @@ class Run:
         self.market = Market(book, p)
         self.rng = TradeStream(f"{p.seed}:trading") if self.active else None
         self.S, self.N, self.H, self.roll = book.S, book.N, p.H, p.rollover
+        self.risk_priced = p.rollover_price == "risk_priced"
+        self.proj = self._projection(0.0)
         self.details = p.detailed_logging
         N = self.N
         # log rows (schema order)
@@ -118,7 +121,18 @@ class Run:
         # lineages and run counters (§7)
         self.lin_defaulted = bytearray(info.n_lineages)
         self.c = dict(matured=0, matured_defaulted=0, initial_defaulted=0, recovered=0.0, interior=0,
-                      passthrough=0, limit_hits=0, failed=0, transfers=0, cash_volume=0.0, unfunded=0)
+                      passthrough=0, limit_hits=0, failed=0, transfers=0, cash_volume=0.0, unfunded=0,
+                      declined=0, rationed=0, trades_day0=0, defaults_after_cycle1=0, rolled=0,
+                      rollover_price_sum=0.0, dealer_ticket_days=0, dealer_ticket_days_customers=0)
+        self.last_trade_day: int | None = None
+        # §3.6 / §5.4 (rev 2): the day's outstanding-basis loss rates, the rollover hazard and the
+        # loss rate that fed the anchors, kept for S8–S10 and the system_state rows
+        self.loss_rates: list[float] = []
+        self.hazard = 0.0
+        self.face_s3 = self.face_s3_short = 0.0
+        self.ell_anchor = 0.0
+        self.n_rationed = 0
+        self.from_customers: set[int] = set()  # ids of tickets the dealers bought from customers
         self.traders_used: set[int] = set()
         self.day_a_any: list[bool] = []
         self.day_vbt_used: list[bool] = []
@@ -155,9 +169,20 @@ class Run:
         self.s10_bookkeeping(t, st, ro, sys_row)
 
     # --- S1 --------------------------------------------------------------------------------
+    def _projection(self, hazard: float) -> Projection:
+        """§4.1 flows for this run's rules: rolling under forced rollover, with successors (R2.1)
+        and the latest known rollover hazard under risk_priced (R2.7)."""
+        p = self.p
+        rolling = p.rollover and p.rollover_lender == "forced"
+        return Projection(rolling, rolling and p.gap_successors, hazard if self.risk_priced else 0.0,
+                          p.rollover_price_floor)
+
     def s1_age(self, t: int) -> None:
-        """S1: tau = due - t is derived on demand; here the repayment windows note what they need."""
+        """S1: tau = due - t is derived on demand; here the repayment windows note what they need,
+        and the day's projection takes the latest known rollover hazard (lambda_{t-1}, §5.4)."""
         book = self.book
+        if self.risk_priced:
+            self.proj = self._projection(self.hazard)
         self.n_int = [0, 0, 0]
         self.n_pass = [0, 0, 0]
         self.hit = [False, False, False]
@@ -172,7 +197,7 @@ class Run:
                         self.win_match[i] = True
                         break
             if t == self.win_start[i]:
-                self.win_gap[i] = liquidity_gap(book, i, t, self.H, self.roll)
+                self.win_gap[i] = liquidity_gap(book, i, t, self.H, self.proj)
 
     # --- S2 --------------------------------------------------------------------------------
     def s2_rehome(self, t: int) -> None:
@@ -180,6 +205,7 @@ class Run:
         book, m, S = self.book, self.market, self.S
         for tk, sender, receiver, price, nb, a0, c0 in m.rehome(t):
             self.c["transfers"] += 1
+            self.from_customers.discard(tk.id)
             if not self.details:
                 continue
             q = kernel(a0, c0, m.M[nb], m.O[nb], S, M_min=m.M_min, O_min=m.O_min, clip_B=m.clip_B)
@@ -207,6 +233,8 @@ class Run:
         due_today = face[3]
         cash = book.cash
         total_face = S * (face[0] + face[1] + face[2] + due_today)
+        self.face_s3 = total_face                      # F_t of §3.6
+        self.face_s3_short = S * (face[0] + due_today)  # scope = bucket: last tradable bucket short
         total_cash = sum(cash)
         cash_traders = sum(cash[:N])
         stranded = sum(cash[i] for i in range(N) if book.defaulted[i])
@@ -258,26 +286,54 @@ class Run:
                 self.sells_today[i] = 0
                 if book.defaulted[i]:
                     continue
-                g = liquidity_gap(book, i, t, self.H, self.roll)
+                if not book.held[i]:  # §4.3 (R2.5): k(i) is cleared when the trader holds no claim
+                    self.k_issuer[i] = None
+                g = liquidity_gap(book, i, t, self.H, self.proj)
                 if g > theta_S:
                     if has_tradable_ticket(book, m, i, t):
                         sellers.append(i)
                 elif p.invest and g <= 0:
                     if buyer_bucket(book, m, i, t, self.k_issuer[i], self.H, p.H_inv, p.buffer,
-                                    self.roll) is not None:
+                                    self.proj) is not None:
                         buyers_auto.append(i)
             if buyers is None:
                 buyers = buyers_auto
         else:
             for i in sellers:
                 self.sells_today[i] = 0
-        return order_flow(sellers, buyers or [], self.rng, p.pi_sell, p.N_max,
-                          lambda i: self._try_sell(i, t), lambda i: self._try_buy(i, t))
+        n = order_flow(sellers, buyers or [], self.rng, p.pi_sell, p.N_max,
+                       lambda i: self._try_sell(i, t), lambda i: self._try_buy(i, t))
+        self.n_rationed = self._rationed_sellers(t)
+        self.c["rationed"] += self.n_rationed
+        return n
+
+    def _rationed_sellers(self, t: int) -> int:
+        """§4.2 (R2.4, instrumentation only): at the end of S5, non-defaulted traders with a gap
+        above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid.
+        Reads the state, changes nothing: no queue, no draw."""
+        book, m = self.book, self.market
+        bid = [m.exec_bid(b) is not None for b in range(3)]
+        if all(bid):  # every bucket can be sold into: nobody is rationed
+            return 0
+        theta_S, n = self.p.theta * self.S, 0
+        for i in range(self.N):
+            if book.defaulted[i]:
+                continue
+            live = sellable = False
+            for tk in book.held[i].values():
+                if tk.due > t:
+                    live = True
+                    if bid[bucket_of(tk.due - t)]:
+                        sellable = True
+                        break
+            if live and not sellable and liquidity_gap(book, i, t, self.H, self.proj) > theta_S:
+                n += 1
+        return n
 
     def _try_sell(self, i: int, t: int) -> bool:
         """One SELL arrival for trader i (§4.2). Returns whether i stays in the seller queue."""
         book, p, m = self.book, self.p, self.market
-        g0, tk, g1 = best_sale(book, m, i, t, self.H, self.roll)
+        g0, tk, g1 = best_sale(book, m, i, t, self.H, self.proj)
         if tk is None:
             return False
         cash0 = book.cash[i]
@@ -285,14 +341,14 @@ class Run:
         if not fill.ok:
             self.c["failed"] += 1
             return False
-        g1 = liquidity_gap(book, i, t, self.H, self.roll)
+        g1 = liquidity_gap(book, i, t, self.H, self.proj)
         self._record_fill(t, fill, i, cash0, g0, g1)
         self.sells_today[i] += 1
         if g1 <= p.theta * self.S:
             return False
         if p.max_sells_day is not None and self.sells_today[i] >= p.max_sells_day:
             return False
-        return best_sale(book, m, i, t, self.H, self.roll)[1] is not None
+        return best_sale(book, m, i, t, self.H, self.proj)[1] is not None
 
     def _try_buy(self, i: int, t: int) -> bool:
         """One BUY arrival for trader i (§4.3): at most one purchase a day, so i always leaves."""
@@ -305,14 +361,14 @@ class Run:
             self.c["failed"] += 1
             return False
         cash0 = book.cash[i]
-        g0 = liquidity_gap(book, i, t, self.H, self.roll)
+        g0 = liquidity_gap(book, i, t, self.H, self.proj)
         fill = m.customer_buy(i, b, t, issuer, cash0)
         if not fill.ok:
             self.c["failed"] += 1
             return False
         if issuer is None:
             self.k_issuer[i] = fill.ticket.issuer
-        self._record_fill(t, fill, i, cash0, g0, liquidity_gap(book, i, t, self.H, self.roll))
+        self._record_fill(t, fill, i, cash0, g0, liquidity_gap(book, i, t, self.H, self.proj))
         return False
 
     def _record_fill(self, t: int, fill: Fill, trader: int, cash0: float, g0: float, g1: float) -> None:
@@ -331,7 +387,15 @@ class Run:
             c["limit_hits"] += 1
             self.hit[b] = True
         c["cash_volume"] += price * S
+        if t == 0:
+            c["trades_day0"] += 1
+        self.last_trade_day = t
         self.traders_used.add(trader)
+        if fill.route == "interior":  # §7.5: dealer inventory bought from customers
+            if fill.side == "SELL":
+                self.from_customers.add(tk.id)
+            else:
+                self.from_customers.discard(tk.id)
         if fill.side == "SELL":
             buyer, seller = fill.counterparty, trader
             moved_to, moved_from = book.kind[buyer], TRADER
@@ -372,6 +436,13 @@ class Run:
             self.a_start = list(m.a)
         self.day_a_any.append(any(a > 0 for a in m.a))
         self.day_vbt_used.append(any(n > 0 for n in self.n_pass))
+        if self.active:  # §7.5: the dealers' ticket-days, and those bought from customers
+            cust = self.from_customers
+            for b in range(3):
+                held = book.held[book.dealer(b)]
+                self.c["dealer_ticket_days"] += len(held)
+                if cust:
+                    self.c["dealer_ticket_days_customers"] += sum(1 for tid in held if tid in cust)
         if not self.details:
             return
         hold, off, vbt_home = self.hold, self.off, self.vbt_home
@@ -390,19 +461,24 @@ class Run:
 
     # --- S7 --------------------------------------------------------------------------------
     def s7_settle(self, t: int) -> Settlement:
-        """S7: clearing with proportional recovery (§5.2), defaults (§5.3), repayment rows (§8.2)."""
-        book, S, N = self.book, self.S, self.N
+        """S7: clearing with proportional recovery (§5.2), defaults (§5.3), repayment rows (§8.2);
+        then the day's loss rate (§3.6) and rollover hazard (§5.4), which S8 and S9 use."""
+        book, S = self.book, self.S
         day = book.by_due.get(t)
         if not day:
+            self._record_losses(t, Settlement())
             return Settlement()
         held_by: dict[int, list[int]] = {}
+        dT: dict[int, int] = {}
         for tk in day.values():
             row = held_by.get(tk.issuer)
             if row is None:
                 row = held_by[tk.issuer] = [0, 0, 0]
+                dT[tk.issuer] = tk.dT
             row[book.kind[tk.holder]] += 1
         ended_holding = {i: bool(book.held[i]) for i in held_by}
         st = settle(book, t, self.p.clearing)
+        self._record_losses(t, st)
         names = book.names
         for i in sorted(held_by):
             counts = held_by[i]
@@ -411,11 +487,12 @@ class Run:
             nb, ns = self.win_buy[i], self.win_sell[i]
             strategy = ("no_trade" if nb == 0 and ns == 0 else "hold_to_maturity" if ns == 0
                         else "sell_before" if nb == 0 else "round_trip")
+            q = self._price(dT[i]) if R == 1.0 and self.roll else NAN
             self.repay_rows.append((
                 names[i], f"{names[i]}@{t}", self.cycle[i], t, n, S * n, S * counts[TRADER],
                 S * counts[DEALER], S * counts[VBT], "repaid" if R == 1.0 else "defaulted", R,
                 self.win_start[i], t, nb, ns, S * nb, S * ns, self.win_pnl[i], self.win_match[i],
-                ended_holding[i], strategy, min(nb, ns) >= 2, nb + ns > 0, self.win_gap[i]))
+                ended_holding[i], strategy, min(nb, ns) >= 2, nb + ns > 0, self.win_gap[i], q))
             self.cycle[i] += 1
             self.win_start[i] = t + 1
             self.win_buy[i] = self.win_sell[i] = 0
@@ -424,24 +501,59 @@ class Run:
             self.win_gap[i] = NAN
         return st
 
+    def _record_losses(self, t: int, st: Settlement) -> None:
+        """ell_t on the outstanding basis (§3.6: lost face / face outstanding at S3) and the
+        rollover hazard lambda_t (§5.4), which includes today's losses. Day 0 has no loss."""
+        lost = st.settled_face - st.recovered_cash
+        ell = lost / self.face_s3 if lost > 0.0 and self.face_s3 > 0.0 and t >= 1 else 0.0
+        self.loss_rates.append(ell)
+        self.hazard = rollover_hazard(self.loss_rates, t, self.p.maturity_days)
+
+    def _price(self, dT: int) -> float:
+        """q of a rollover today (§5.4): 1 at par, max(floor, 1 - dT*lambda_t) when risk-priced."""
+        if not self.risk_priced:
+            return 1.0
+        return rollover_price(dT, self.hazard, self.p.rollover_price_floor)
+
     # --- S8 --------------------------------------------------------------------------------
     def s8_rollover(self, t: int, st: Settlement) -> Rollover:
-        """S8: rollover with the funding rule (§5.4)."""
+        """S8: rollover with the funding rule (§5.4); the lender's choice (R2.2) and the rollover
+        price (R2.7) as the run's parameters say."""
         if not self.roll or not st.matured:
             return Rollover(not_rolled=list(st.matured))
-        return rollover(self.book, st, t)
+        p, book = self.p, self.book
+        declines = None
+        if p.rollover_lender == "liquidity_aware":
+            theta_S, H, cash = p.theta * self.S, self.H, book.cash
+
+            def declines(h: int, tk, q: float) -> bool:
+                return lender_gap(book, h, t, H, t + tk.dT, cash[h] - q * self.S) > theta_S
+        return rollover(book, st, t, price=self._price if self.risk_priced else None, declines=declines)
 
     # --- S9 --------------------------------------------------------------------------------
     def s9_anchors(self, st: Settlement) -> None:
-        """S9: anchor update from the day's realized losses (§3.6)."""
-        if self.p.anchor_update == "off" or not st.matured:
+        """S9: anchor update from the day's realized losses (§3.6), on the run's loss basis
+        (R2.3): lost face over the face outstanding at S3 (`outstanding`), or over the face
+        maturing today (`maturing`, revision 1)."""
+        p = self.p
+        if not st.matured:
+            self.ell_anchor = 0.0
             return
-        ell = sum(1.0 - st.R[tk.issuer] for tk in st.matured) / len(st.matured)
-        self.market.update_anchors([ell] * 3 if self.p.anchor_scope == "system" else [ell, 0.0, 0.0])
+        if p.anchor_loss_basis == "maturing":
+            ell = sum(1.0 - st.R[tk.issuer] for tk in st.matured) / len(st.matured)
+        elif p.anchor_scope == "system":
+            ell = self.loss_rates[-1]
+        else:  # scope = bucket: numerator and denominator restricted to the short bucket (§3.6)
+            lost = st.settled_face - st.recovered_cash
+            ell = lost / self.face_s3_short if lost > 0.0 and self.face_s3_short > 0.0 else 0.0
+        self.ell_anchor = ell
+        if p.anchor_update == "off":
+            return
+        self.market.update_anchors([ell] * 3 if p.anchor_scope == "system" else [ell, 0.0, 0.0])
 
     # --- S10 -------------------------------------------------------------------------------
     def s10_bookkeeping(self, t: int, st: Settlement, ro: Rollover, sys_row: list) -> None:
-        """S10: lineage bookkeeping and the day's flows (§7.1, §8.4)."""
+        """S10: lineage bookkeeping and the day's flows (§7.1, §7.5, §8.4)."""
         c, S = self.c, self.S
         defaulted_tickets = 0
         for tk in st.matured:
@@ -450,14 +562,23 @@ class Run:
                 self.lin_defaulted[tk.lineage] = 1
                 if tk.cycle == 1:
                     c["initial_defaulted"] += 1
+                else:
+                    c["defaults_after_cycle1"] += 1
         c["matured"] += len(st.matured)
         c["matured_defaulted"] += defaulted_tickets
         c["recovered"] += st.recovered_cash
         c["unfunded"] += len(ro.lapsed)
+        c["declined"] += len(ro.declined)
+        c["rolled"] += len(ro.rolled)
+        c["rollover_price_sum"] += sum(ro.prices)
         n_def = sum(1 for i in range(self.N) if self.book.defaulted[i])
         M = sys_row[-3:]
+        mean_q = ro.mean_price
         self.sys_rows.append((*sys_row[:-3], n_def, st.settled_face, S * defaulted_tickets,
-                              st.recovered_cash, S * len(ro.rolled), len(ro.lapsed), *M))
+                              st.recovered_cash, S * len(ro.rolled), len(ro.lapsed), len(ro.declined),
+                              self.n_rationed, self.ell_anchor, self.hazard,
+                              NAN if mean_q is None else mean_q, *M))
+        self.n_rationed = 0
 
     # --- results ---------------------------------------------------------------------------
     def _mm_equity(self, t: int) -> tuple[list[float], list[float]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .schema import REPAYMENT_EVENTS
+from .schema import REPAYMENT_EVENTS, SYSTEM_STATE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Run, RunResult
@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 _REPAY = [c.name for c in REPAYMENT_EVENTS]
+_SYS = {c.name: k for k, c in enumerate(SYSTEM_STATE)}
+_SYS_FACE, _SYS_DTM = _SYS["total_face_outstanding"], _SYS["debt_to_money"]
+_SYS_M = [_SYS["M_short"], _SYS["M_mid"], _SYS["M_long"]]
 
 
 def stress_regime(delta_passive: float) -> str:
@@ -49,8 +52,8 @@ def run_metrics(run: "Run", equity_end: tuple[list[float], list[float]]) -> dict
     active_days = [t for t, a in enumerate(run.day_a_any) if a]
     trades = c["interior"] + c["passthrough"]
     sys_rows = run.sys_rows
-    faces = [r[1] for r in sys_rows]
-    dtm = [r[11] for r in sys_rows]
+    faces = [r[_SYS_FACE] for r in sys_rows]
+    dtm = [r[_SYS_DTM] for r in sys_rows]
     i_out, i_face, i_used = (_REPAY.index(c) for c in ("outcome", "face_value", "used_dealer"))
     face = {"defaulted": 0.0, "repaid": 0.0}
     traded = {"defaulted": 0.0, "repaid": 0.0}
@@ -100,6 +103,17 @@ def run_metrics(run: "Run", equity_end: tuple[list[float], list[float]]) -> dict
         "vbt_return": vbt_pnl / sum(vbt0) if sum(vbt0) > 0 else 0.0,
         "unfunded_rollovers": c["unfunded"],
         "vbt_overdraft": run.market.vbt_overdraft,
+        # §7.5 diagnostics (rev 2)
+        "declined_rollovers": c["declined"],
+        "rationed_seller_days": c["rationed"],
+        "trade_day_share_day0": c["trades_day0"] / trades if trades else None,
+        "last_customer_trade_day": run.last_trade_day,
+        "last_default_day": max(default_days) if default_days else None,
+        "defaults_after_cycle1": c["defaults_after_cycle1"],
+        "min_M": min(min(r[k] for k in _SYS_M) for r in sys_rows) if sys_rows else None,
+        "dealer_inventory_from_customers_share": (c["dealer_ticket_days_customers"] / c["dealer_ticket_days"]
+                                                  if c["dealer_ticket_days"] else 0.0),
+        "mean_rollover_price": c["rollover_price_sum"] / c["rolled"] if c["rolled"] else None,
     }
 
 
@@ -108,13 +122,17 @@ def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") 
     mp, ma = passive.metrics, active.metrics
     d_p, d_a = mp["delta"], ma["delta"]
     effect = d_p - d_a
+    harmed = sorted(set(active.default_day) - set(passive.default_day))
+    rescued = sorted(set(passive.default_day) - set(active.default_day))
     return {
         "kappa": p.kappa, "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
         "outside_mid_ratio": p.outside_mid_ratio, "seed": p.seed, "replicate": p.replicate,
         "n_traders": p.n_traders, "maturity_days": p.maturity_days, "face_value": p.face_value,
         "Q_total": p.Q_total, "vbt_share": p.vbt_share, "dealer_share": p.dealer_share,
         "share_basis": p.share_basis, "horizon_H": p.H, "t_end": p.last_day, "rollover": p.rollover,
-        "clearing": p.clearing, "anchor_update": p.anchor_update, "invest": p.invest,
+        "rollover_lender": p.rollover_lender, "rollover_price": p.rollover_price,
+        "rollover_price_floor": p.rollover_price_floor, "clearing": p.clearing,
+        "anchor_update": p.anchor_update, "anchor_loss_basis": p.anchor_loss_basis, "invest": p.invest,
         "kappa_eff": passive.info.kappa_eff, "initial_tickets": passive.info.n_lineages,
         "delta_passive": d_p, "delta_active": d_a, "phi_passive": mp["phi"], "phi_active": ma["phi"],
         "delta_initial_passive": mp["delta_initial"], "delta_initial_active": ma["delta_initial"],
@@ -131,6 +149,19 @@ def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") 
         "limit_hit_count": ma["limit_hit_count"], "n_traders_using_dealer": ma["n_traders_using_dealer"],
         "dealer_total_pnl": ma["dealer_pnl"], "dealer_total_return": ma["dealer_return"],
         "vbt_total_pnl": ma["vbt_pnl"],
+        "failed_attempts": ma["failed_attempts"], "rationed_seller_days": ma["rationed_seller_days"],
+        "declined_rollovers_passive": mp["declined_rollovers"],
+        "declined_rollovers_active": ma["declined_rollovers"],
+        "trade_day_share_day0": ma["trade_day_share_day0"],
+        "last_customer_trade_day": ma["last_customer_trade_day"],
+        "last_default_day_passive": mp["last_default_day"], "last_default_day_active": ma["last_default_day"],
+        "defaults_after_cycle1_passive": mp["defaults_after_cycle1"],
+        "defaults_after_cycle1_active": ma["defaults_after_cycle1"],
+        "min_M_active": ma["min_M"],
+        "dealer_inventory_from_customers_share": ma["dealer_inventory_from_customers_share"],
+        "harmed_traders": len(harmed), "rescued_traders": len(rescued),
+        "mean_rollover_price_passive": mp["mean_rollover_price"],
+        "mean_rollover_price_active": ma["mean_rollover_price"],
         "passive_run_id": passive.run_id, "active_run_id": active.run_id, "status": "ok",
         "delta_ring_passive": mp["delta_ring"], "delta_ring_active": ma["delta_ring"],
         "defaulted_lineages_passive": mp["defaulted_lineages"],
@@ -139,7 +170,7 @@ def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") 
         "n_defaulted_traders_active": ma["n_defaulted_traders"],
         "first_default_day_passive": mp["first_default_day"],
         "first_default_day_active": ma["first_default_day"],
-        "interior_count": ma["interior_count"], "failed_attempts": ma["failed_attempts"],
+        "interior_count": ma["interior_count"],
         "transfer_count": ma["transfer_count"], "total_face_traded": ma["total_face_traded"],
         "total_cash_volume": ma["total_cash_volume"],
         "dealer_active_fraction": ma["dealer_active_fraction"],

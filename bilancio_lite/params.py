@@ -101,6 +101,20 @@ class ModelParams(BaseModel):
 
     # --- settlement and horizon (§5) -----------------------------------------------------------
     rollover: bool = Field(True, description="continuous issuance: repaid claims roll over (§5.4)")
+    rollover_lender: Literal["forced", "liquidity_aware"] = Field(
+        "forced", description="who decides a rollover (§5.4, R2.2): forced = the holder always re-lends; "
+        "liquidity_aware = a trader re-lends only if that leaves it no projected gap")
+    rollover_price: Literal["par", "risk_priced"] = Field(
+        "par", description="price of a rolled ticket (§5.4, R2.7): par, or risk_priced = "
+        "max(floor, 1 - dT * recent daily loss hazard)")
+    rollover_price_floor: float = Field(
+        0.5, ge=0, le=1, description="lowest risk-priced rollover price per unit face (§5.4, R2.7)")
+    gap_successors: bool = Field(
+        True, description="§4.1 under forced rollover counts the successors of rolling tickets within "
+        "the horizon (R2.1); false = revision 1 (only outstanding tickets)")
+    anchor_loss_basis: Literal["outstanding", "maturing"] = Field(
+        "outstanding", description="denominator of the daily loss rate feeding the anchors (§3.6, R2.3): "
+        "face outstanding at S3, or face maturing that day (revision 1)")
     t_end: int | None = Field(None, ge=0, le=100_000, description="last simulated day (default 3T)")
     clearing: Literal["simultaneous", "sequential"] = Field(
         "simultaneous", description="settlement algorithm (§5.2)")

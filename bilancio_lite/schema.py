@@ -104,6 +104,7 @@ strategy | str | no_trade / hold_to_maturity / sell_before / round_trip (§7.4)
 many_round_trips | bool | min(buy_count, sell_count) >= 2
 used_dealer | bool | buy_count + sell_count > 0
 gap_at_window_start | float | liquidity gap at the start of the window's first day, in u
+rollover_price | float | (addition, rev 2) price q per unit face at which the repaid cohort was offered to roll at S8 (1 at par; §5.4); blank when it defaulted or rollover is off
 """)
 
 INVENTORY = _cols("""
@@ -159,6 +160,11 @@ defaulted_face | float | face of today's maturing tickets whose issuer defaulted
 recovered_cash | float | cash paid by today's issuers, in u
 rolled_face | float | face of new tickets issued by rollover today (S8), in u
 unfunded_rollovers | int | rollover candidates that lapsed for lack of lender cash today
+declined_rollovers | int | (rev 2) rollover candidates whose trader lender declined to re-lend today (liquidity_aware, §5.4); 0 under forced
+n_rationed_sellers | int | (rev 2) traders with a gap and a tau >= 1 ticket but no executable bid for any of them at the end of S5 (§4.2, R2.4); 0 in passive runs
+loss_rate_anchor | float | (rev 2) the day's loss rate ell_t that feeds the anchors (§3.6): (settled_face - recovered_cash) / total_face_outstanding under anchor_loss_basis = outstanding
+rollover_hazard | float | (rev 2) lambda_t: mean outstanding-basis loss rate of the last T days, today's included (§5.4); computed under par too
+mean_rollover_price | float | (rev 2) mean price q of today's rollovers (blank when none rolled; 1 at par)
 M_short | float | outside mid of the short bucket used today
 M_mid | float | outside mid of the mid bucket used today
 M_long | float | outside mid of the long bucket used today
@@ -199,8 +205,12 @@ share_basis | str | final / original
 horizon_H | int | H
 t_end | int | last simulated day
 rollover | bool | rollover on
+rollover_lender | str | forced / liquidity_aware (§5.4, R2.2)
+rollover_price | str | par / risk_priced (§5.4, R2.7)
+rollover_price_floor | float | lowest risk-priced rollover price per unit face
 clearing | str | simultaneous / sequential
 anchor_update | str | on / off
+anchor_loss_basis | str | outstanding / maturing (§3.6, R2.3)
 invest | bool | buyer policy on
 kappa_eff | float | realized trader cash / trader debt at t = 0
 initial_tickets | int | initial lineages N_lin
@@ -228,6 +238,22 @@ n_traders_using_dealer | int | distinct traders with at least one trade
 dealer_total_pnl | float | sum over buckets of the dealer's equity change at mid, in u
 dealer_total_return | float | dealer_total_pnl / initial dealer equity
 vbt_total_pnl | float | same for the VBTs, in u
+failed_attempts | int | attempted customer trades that did not execute (no_liquidity or buyer cash)
+rationed_seller_days | int | (rev 2) sum over days of n_rationed_sellers, active run (§4.2, R2.4)
+declined_rollovers_passive | int | (rev 2) rollovers declined by trader lenders, passive (§5.4)
+declined_rollovers_active | int | (rev 2) same, active
+trade_day_share_day0 | float | (rev 2, §7.5) share of customer trades executed on day 0 (blank without trades)
+last_customer_trade_day | Int | (rev 2, §7.5) last day with a customer trade (blank without trades)
+last_default_day_passive | Int | (addition, rev 2, §7.5) last day on which a trader defaulted, passive (blank if none)
+last_default_day_active | Int | (addition, rev 2, §7.5) same, active
+defaults_after_cycle1_passive | int | (rev 2, §7.5) defaulted lineages whose default came in a cycle > 1, passive
+defaults_after_cycle1_active | int | (rev 2, §7.5) same, active
+min_M_active | float | (rev 2, §7.5) lowest outside mid of any bucket used over the active run
+dealer_inventory_from_customers_share | float | (rev 2, §7.5) share of the dealers' ticket-days (held at S6) bought from customers rather than received at t = 0, by rollover or by re-homing
+harmed_traders | int | (rev 2, §7.5) traders that defaulted in the active run only
+rescued_traders | int | (rev 2, §7.5) traders that defaulted in the passive run only
+mean_rollover_price_passive | float | (rev 2) mean price q over the run's rollovers, passive (blank if none)
+mean_rollover_price_active | float | (rev 2) same, active
 passive_run_id | str | run id of the passive run
 active_run_id | str | run id of the active run
 status | str | ok
@@ -240,7 +266,6 @@ n_defaulted_traders_active | int | (addition) defaulted traders, active
 first_default_day_passive | Int | (addition) first default day, passive (blank if none)
 first_default_day_active | Int | (addition) first default day, active (blank if none)
 interior_count | int | (addition) interior customer trades
-failed_attempts | int | (addition) attempted customer trades that did not execute
 transfer_count | int | (addition) re-homing transfers
 total_face_traded | float | (addition) S * customer tickets traded, in u
 total_cash_volume | float | (addition) sum of customer p*S, in u
@@ -294,7 +319,7 @@ def render_markdown() -> str:
         "# Output files",
         "",
         "Generated from `bilancio_lite/schema.py` (`render_markdown`);",
-        "a test fails when this file is stale. Spec: `model.md` §8. Units: u = currency units;",
+        "a test fails when this file is stale. Model: [`docs/model.md`](model.md) §8. Units: u = currency units;",
         "prices are per unit face (par = 1).",
         "",
         "Per run: `<out>/{passive|active}/runs/<run_id>/<file>.csv`. Every row starts with the identity",

@@ -1,4 +1,4 @@
-"""Settlement (§5.2), defaults (§5.3) and rollover (§5.4).
+"""Settlement (§5.2), defaults (§5.3) and rollover (§5.4), with the rollover price of R2.7.
 
 Clearing finds the greatest fixed point `p_i = min(D_i, c_i + r_i(p))` by Gauss–Seidel sweeps from
 `p = D` in ascending issuer index. Ring payments flow from H_i to H_{i+1}, so one sweep carries a
@@ -8,6 +8,7 @@ shortfall all the way around the ring, and sweeps converge in a handful of passe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .book import Book, Ticket
 
@@ -94,8 +95,8 @@ def settle(book: Book, t: int, clearing: str = "simultaneous") -> Settlement:
             cash[tk.issuer] -= amount
             cash[tk.holder] += amount
         for i in issuers:
-            if R[i] < 1.0:
-                cash[i] = 0.0  # exact zero: c_i + r_i - p_i = 0 up to the clearing tolerance
+            if R[i] < 1.0 or -eps < cash[i] < 0.0:
+                cash[i] = 0.0  # exact zero: c_i + r_i - p_i = 0 up to the clearing tolerance (R2.6)
     else:  # sequential (reference-like): each issuer pays once, in ascending index
         by_issuer: dict[int, list[Ticket]] = {}
         for tk in mat:
@@ -108,8 +109,8 @@ def settle(book: Book, t: int, clearing: str = "simultaneous") -> Settlement:
             R[i], p[i] = r, r * D[i]
             for tk in by_issuer[i]:
                 book.pay(i, tk.holder, S * r)
-            if r < 1.0 and abs(cash[i]) <= eps:
-                cash[i] = 0.0
+            if (r < 1.0 and abs(cash[i]) <= eps) or -eps < cash[i] < 0.0:
+                cash[i] = 0.0  # R2.6: no rounding residue below zero
         out.sweeps = 1
     out.paid, out.R = p, R
     tickets, held, issued = book.tickets, book.held, book.issued
@@ -128,39 +129,79 @@ def settle(book: Book, t: int, clearing: str = "simultaneous") -> Settlement:
     return out
 
 
+def rollover_price(dT: int, hazard: float, floor: float) -> float:
+    """§5.4 (R2.7): q = max(floor, 1 - dT * lambda). Exactly 1 (par) when the hazard is 0."""
+    if hazard == 0.0:
+        return 1.0
+    return max(floor, 1.0 - dT * hazard)
+
+
+def rollover_hazard(loss_rates: list[float], t: int, T: int) -> float:
+    """§5.4 (R2.7): lambda_t = (1/T) * sum of the outstanding-basis loss rates of days t-T+1..t.
+
+    Re-summed every day (no running total), so the hazard is exactly 0 once no loss is left in
+    the window. `loss_rates[u]` is ell_u; days before 1 count as 0.
+    """
+    window = loss_rates[max(1, t - T + 1):t + 1]
+    return sum(window) / T if any(window) else 0.0
+
+
 @dataclass
 class Rollover:
     rolled: list[tuple[Ticket, Ticket]] = field(default_factory=list)   # (matured, new)
+    prices: list[float] = field(default_factory=list)                   # q of each rolled pair
     lapsed: list[Ticket] = field(default_factory=list)                  # unfunded candidates
+    declined: list[Ticket] = field(default_factory=list)                # lender kept the cash (R2.2)
     not_rolled: list[Ticket] = field(default_factory=list)              # defaulted issuer or holder
 
+    @property
+    def mean_price(self) -> float | None:
+        """Mean q of the day's rollovers (None when nothing rolled)."""
+        return sum(self.prices) / len(self.prices) if self.prices else None
 
-def rollover(book: Book, st: Settlement, t: int) -> Rollover:
-    """S8 (§5.4): the holder at maturity re-lends S to the issuer for a new ticket due t + dT.
+
+#: `declines(holder, ticket, price)`: whether a trader holder with enough cash declines to re-lend
+Decider = Callable[[int, Ticket, float], bool]
+
+
+def rollover(book: Book, st: Settlement, t: int, *, price: Callable[[int], float] | None = None,
+             declines: Decider | None = None) -> Rollover:
+    """S8 (§5.4): the holder at maturity re-lends q*S to the issuer for a new ticket of face S due
+    t + dT (q = `price(dT)`, 1 at par).
 
     Candidates: issuer paid in full and holder not a defaulted trader. Processed in passes in
-    ascending id; a candidate executes only if the lender has S in cash at that moment. Passes
-    repeat until one executes nothing; the rest lapse (lineage retired, unfunded).
+    ascending id. A candidate whose lender has less than q*S waits for the next pass; passes repeat
+    until one executes nothing and the rest lapse (lineage retired, unfunded). With `declines`
+    (`rollover_lender = liquidity_aware`, R2.2) a trader lender that has the cash but would be left
+    a projected gap declines at once, for good (lineage retired, declined); market makers never
+    decline. Each decision sees the earlier ones.
     """
     out = Rollover()
-    S, eps = book.S, 1e-9 * book.S
+    S, eps, N = book.S, 1e-9 * book.S, book.N
     pending = []
     for tk in st.matured:
         if st.R[tk.issuer] == 1.0 and not book.defaulted[tk.holder]:
             pending.append(tk)
         else:
             out.not_rolled.append(tk)
-    cash, rolled = book.cash, out.rolled
+    cash, rolled, prices = book.cash, out.rolled, out.prices
     tickets, held, issued, by_due = book.tickets, book.held, book.issued, book.by_due
     while pending:
         left = []
         for tk in pending:
             h, i = tk.holder, tk.issuer
-            if cash[h] < S - eps:
+            q = 1.0 if price is None else price(tk.dT)
+            amount = q * S
+            if cash[h] < amount - eps:
                 left.append(tk)
                 continue
-            cash[h] -= S  # the lender pays S to the borrower (double entry, I10)
-            cash[i] += S
+            if declines is not None and h < N and declines(h, tk, q):
+                out.declined.append(tk)
+                continue
+            if cash[h] < amount:  # within eps_cash: pay what there is, so no balance goes negative (R2.6)
+                amount = cash[h]
+            cash[h] -= amount  # the lender pays q*S to the borrower (double entry, I10)
+            cash[i] += amount
             due = t + tk.dT  # Book.issue, inlined: this loop runs for every repaid ticket
             tid = book.next_id
             book.next_id = tid + 1
@@ -176,6 +217,7 @@ def rollover(book: Book, st: Settlement, t: int) -> Rollover:
             if due > book.max_due:
                 book.max_due = due
             rolled.append((tk, new))
+            prices.append(q)
         if len(left) == len(pending):
             break
         pending = left

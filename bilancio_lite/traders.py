@@ -2,21 +2,96 @@
 buyer and the daily order-flow loop.
 
 Flows are kept as `{day: [out, in, term_out, term_in]}` in u, so the greedy seller can evaluate
-"what if ticket k were sold" by editing one entry instead of rebuilding the projection.
+"what if ticket k were sold" by editing the entries of k and its successors instead of rebuilding
+the projection. :class:`Projection` says how rolling flows are treated (rev 2: R2.1, R2.2, R2.7).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from .book import Book, Ticket, bucket_of
 from .dealer import Market
+from .settlement import rollover_price
 
 SELL, BUY = "SELL", "BUY"
 
 
-def flow_events(book: Book, i: int, t: int, H: int, rollover: bool) -> dict[int, list[float]]:
-    """§4.1: out_i(d), in_i(d) and their terminal parts for d in [t, t+H]."""
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """How §4.1 projects a trader's flows (rev 2: R2.1, R2.2, R2.7).
+
+    - `rolling`: repaid tickets roll over and the trader counts on it (rollover on with
+      `rollover_lender = forced`). False: every flow is terminal (rollover off, or
+      `liquidity_aware`, where a trader keeps the receipts it needs and cannot count on its own
+      creditors re-lending).
+    - `successors`: a rolling ticket due D with distance dT also falls due at D + dT, D + 2dT, …
+      within the horizon (R2.1). False is revision 1: only outstanding tickets.
+    - `hazard`, `floor`: the latest known rollover hazard and the price floor (R2.7). With
+      hazard > 0 a rolling own ticket leaves the terminal flow −(1−q)·S on each of its days and a
+      rolling held one +(1−q)·S. hazard = 0 is par rollover (q = 1).
+    """
+
+    rolling: bool = True
+    successors: bool = True
+    hazard: float = 0.0
+    floor: float = 0.5
+
+    def q(self, dT: int) -> float:
+        """§5.4: the price per unit face of a future rollover of a ticket with distance dT."""
+        return rollover_price(dT, self.hazard, self.floor)
+
+
+#: every flow terminal, no successors: rollover off, and the liquidity_aware lender's test (§5.4)
+TERMINAL = Projection(rolling=False, successors=False)
+
+
+def _as_projection(proj: Projection | bool) -> Projection:
+    """A bool is revision 1's switch: rollover on (True) or off (False), without successors."""
+    if isinstance(proj, Projection):
+        return proj
+    return Projection(rolling=bool(proj), successors=False)
+
+
+def _entry(ev: dict[int, list[float]], d: int) -> list[float]:
+    e = ev.get(d)
+    if e is None:
+        e = ev[d] = [0.0, 0.0, 0.0, 0.0]
+    return e
+
+
+def _days(due: int, dT: int, horizon: int, proj: Projection, rolls: bool) -> range:
+    """The days on which a ticket (and, when it rolls, its successors) fall due within the horizon."""
+    if rolls and proj.successors and dT > 0:
+        return range(due, horizon + 1, dT)
+    return range(due, min(due, horizon) + 1)
+
+
+def _add_held(ev: dict[int, list[float]], tk: Ticket, horizon: int, S: float, proj: Projection,
+              sign: float) -> None:
+    """Add (sign = +1) or remove (sign = −1) a held ticket's inflows, successors included."""
+    if proj.rolling:
+        net = (1.0 - proj.q(tk.dT)) * S
+        for d in _days(tk.due, tk.dT, horizon, proj, True):
+            e = _entry(ev, d)
+            e[1] += sign * S
+            if net:
+                e[3] += sign * net
+    elif tk.due <= horizon:
+        e = _entry(ev, tk.due)
+        e[1] += sign * S
+        e[3] += sign * S
+
+
+def flow_events(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> dict[int, list[float]]:
+    """§4.1: out_i(d), in_i(d) and their terminal parts for d in [t, t+H], as
+    `{day: [out, in, term_out, term_in]}` in u.
+
+    An own ticket rolls unless its holder is a defaulted trader (then it is terminal and has no
+    successor); a held ticket counts only while its issuer has not defaulted.
+    """
+    proj = _as_projection(proj)
     S, horizon = book.S, t + H
     ev: dict[int, list[float]] = {}
     defaulted, N = book.defaulted, book.N
@@ -24,23 +99,22 @@ def flow_events(book: Book, i: int, t: int, H: int, rollover: bool) -> dict[int,
         d = tk.due
         if d > horizon:
             continue
-        e = ev.get(d)
-        if e is None:
-            e = ev[d] = [0.0, 0.0, 0.0, 0.0]
-        e[0] += S
         h = tk.holder
-        if not rollover or (h < N and defaulted[h]):
+        if proj.rolling and not (h < N and defaulted[h]):
+            net = (1.0 - proj.q(tk.dT)) * S
+            for day in _days(d, tk.dT, horizon, proj, True):
+                e = _entry(ev, day)
+                e[0] += S
+                if net:
+                    e[2] += net
+        else:
+            e = _entry(ev, d)
+            e[0] += S
             e[2] += S
     for tk in book.held[i].values():
-        d = tk.due
-        if d > horizon or d < t or defaulted[tk.issuer]:
+        if tk.due > horizon or tk.due < t or defaulted[tk.issuer]:
             continue
-        e = ev.get(d)
-        if e is None:
-            e = ev[d] = [0.0, 0.0, 0.0, 0.0]
-        e[1] += S
-        if not rollover:
-            e[3] += S
+        _add_held(ev, tk, horizon, S, proj, 1.0)
     return ev
 
 
@@ -65,51 +139,67 @@ def gap_from_events(cash: float, ev: dict[int, list[float]], t: int, H: int) -> 
     return best
 
 
-def liquidity_gap(book: Book, i: int, t: int, H: int, rollover: bool) -> float:
+def liquidity_gap(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> float:
     """§4.1 for trader i on day t.
 
-    Shortcut (exact): need(d) <= out(d) + sum of earlier terminal outflows - cash <= total
-    liabilities - cash, so a trader whose cash covers everything it has issued has gap 0.
+    Shortcut (exact at par): every ticket adds to out(d) at most once per day d, and only terminal
+    tickets (which have no successors) reduce P, so need(d) <= S * (tickets issued) - cash: a
+    trader whose cash covers everything it has issued has gap 0. Under a positive rollover hazard
+    rolling tickets also reduce P, so the shortcut is not taken.
     """
+    proj = _as_projection(proj)
     cash = book.cash[i]
-    if book.S * len(book.issued[i]) <= cash:
+    if proj.hazard == 0.0 and book.S * len(book.issued[i]) <= cash:
         return 0.0
-    return gap_from_events(cash, flow_events(book, i, t, H, rollover), t, H)
+    return gap_from_events(cash, flow_events(book, i, t, H, proj), t, H)
 
 
-def best_sale(book: Book, market: Market, i: int, t: int, H: int, rollover: bool,
+def _gap_without(ev: dict[int, list[float]], tk: Ticket, cash: float, t: int, H: int, S: float,
+                 proj: Projection) -> float:
+    """The gap if held ticket `tk` (and its successors) left the projection and `cash` were held."""
+    horizon = t + H
+    days = _days(tk.due, tk.dT, horizon, proj, proj.rolling)
+    saved = {d: list(ev[d]) for d in days if d in ev}
+    _add_held(ev, tk, horizon, S, proj, -1.0)
+    g = gap_from_events(cash, ev, t, H)
+    for d in days:  # restore exactly (no rounding residue from adding and subtracting)
+        if d in saved:
+            ev[d] = saved[d]
+        else:
+            ev.pop(d, None)
+    return g
+
+
+def best_sale(book: Book, market: Market, i: int, t: int, H: int, proj: Projection | bool,
               ) -> tuple[float, Ticket | None, float]:
     """§4.2 greedy ticket choice: (gap now, ticket to sell or None, gap after selling it).
 
     Among tradable held tickets (tau >= 1, exec_bid defined) pick the largest strict gap
-    reduction; ties go to the shortest tau, then the highest exec_bid, then the lowest id.
-    Tickets with the same due day share their bucket and so their effect: one evaluation each.
+    reduction; ties go to the shortest tau, then the highest exec_bid, then the lowest id. Selling
+    a ticket removes it together with all its projected successors (R2.1). Tickets with the same
+    due day and distance share their bucket and their flows: one evaluation each.
     """
+    proj = _as_projection(proj)
     S, cash = book.S, book.cash[i]
-    ev = flow_events(book, i, t, H, rollover)
+    ev = flow_events(book, i, t, H, proj)
     g0 = gap_from_events(cash, ev, t, H)
-    groups: dict[int, Ticket] = {}
+    groups: dict[tuple[int, int], Ticket] = {}
     for tk in book.held[i].values():
         if tk.due <= t:
             continue
-        first = groups.get(tk.due)
+        key = (tk.due, tk.dT)
+        first = groups.get(key)
         if first is None or tk.id < first.id:
-            groups[tk.due] = tk
+            groups[key] = tk
     best_key, best_tk, best_gap = None, None, g0
-    for due, tk in groups.items():
+    for (due, _), tk in groups.items():
         price = market.exec_bid(bucket_of(due - t))
         if price is None:
             continue
-        e = ev.get(due)
-        if e is not None:
-            e[1] -= S
-            if not rollover:
-                e[3] -= S
-        g1 = gap_from_events(cash + price * S, ev, t, H)
-        if e is not None:
-            e[1] += S
-            if not rollover:
-                e[3] += S
+        if book.defaulted[tk.issuer]:  # not in the projection: selling only adds cash
+            g1 = gap_from_events(cash + price * S, ev, t, H)
+        else:
+            g1 = _gap_without(ev, tk, cash + price * S, t, H, S, proj)
         reduction = g0 - g1
         if reduction <= 1e-9 * S:
             continue
@@ -117,6 +207,23 @@ def best_sale(book: Book, market: Market, i: int, t: int, H: int, rollover: bool
         if best_key is None or key < best_key:
             best_key, best_tk, best_gap = key, tk, g1
     return g0, best_tk, best_gap
+
+
+def lender_gap(book: Book, h: int, t: int, H: int, new_due: int, cash_after: float) -> float:
+    """§5.4 `liquidity_aware` (R2.2): trader h's gap on day t+1 if it lends for a rollover today.
+
+    The projection has terminal flows only (§4.1 under liquidity_aware); h holds `cash_after`
+    (its cash less q*S) and the new ticket, due `new_due`, which pays S.
+    """
+    S = book.S
+    if S * len(book.issued[h]) <= cash_after:
+        return 0.0
+    ev = flow_events(book, h, t + 1, H, TERMINAL)
+    if new_due <= t + 1 + H:
+        e = _entry(ev, new_due)
+        e[1] += S
+        e[3] += S
+    return gap_from_events(cash_after, ev, t + 1, H)
 
 
 def has_tradable_ticket(book: Book, market: Market, i: int, t: int) -> bool:
@@ -131,7 +238,7 @@ def has_tradable_ticket(book: Book, market: Market, i: int, t: int) -> bool:
 
 
 def buyer_bucket(book: Book, market: Market, i: int, t: int, issuer: int | None,
-                 H: int, H_inv: int, buffer: float, rollover: bool) -> int | None:
+                 H: int, H_inv: int, buffer: float, proj: Projection | bool) -> int | None:
     """§4.3 eligibility: the bucket trader i would buy in today, or None if it is not a buyer.
 
     Requires gap 0, earliest own due date >= t + H_inv, cash >= buffer + A_b*S in the first bucket
@@ -142,8 +249,9 @@ def buyer_bucket(book: Book, market: Market, i: int, t: int, issuer: int | None,
     own_dues = [tk.due for tk in book.issued[i].values()]
     if own_dues and min(own_dues) < t + H_inv:
         return None
+    proj = _as_projection(proj)
     S, cash = book.S, book.cash[i]
-    ev = flow_events(book, i, t, H, rollover)
+    ev = flow_events(book, i, t, H, proj)
     if gap_from_events(cash, ev, t, H) > 0:
         return None
     for b in range(3):
@@ -153,11 +261,7 @@ def buyer_bucket(book: Book, market: Market, i: int, t: int, issuer: int | None,
         price, tk, _ = offer
         if cash < buffer + market.quotes[b].A * S:
             return None
-        if tk.due <= t + H:
-            e = ev.setdefault(tk.due, [0.0, 0.0, 0.0, 0.0])
-            e[1] += S
-            if not rollover:
-                e[3] += S
+        _add_held(ev, tk, t + H, S, proj, 1.0)
         return b if gap_from_events(cash - price * S, ev, t, H) <= 0 else None
     return None
 

@@ -114,30 +114,62 @@ def spec_sequential(mat: list[tuple[int, int]], S: float, cash: list[float]) -> 
     return cash, R
 
 
+def spec_q(dT: int, hazard: float, floor: float) -> float:
+    """§5.4 (R2.7): q = max(floor, 1 - dT*lambda); exactly 1 without a recent loss."""
+    return 1.0 if hazard == 0 else max(floor, 1.0 - dT * hazard)
+
+
 def spec_gap(book: Book, i: int, t: int, H: int, rollover: bool, *, drop: int | None = None,
-             extra_cash: float = 0.0) -> float:
-    """§4.1 projected liquidity gap, day by day. `drop` removes one held ticket (a sale of it) and
-    `extra_cash` adds its proceeds, for the greedy choice of §4.2."""
+             extra_cash: float = 0.0, successors: bool = False, hazard: float = 0.0,
+             floor: float = 0.5, cash: float | None = None, extra_held: tuple[int, int] | None = None) -> float:
+    """§4.1 projected liquidity gap, day by day. `rollover`: flows roll (forced lender);
+    `successors`: a rolling ticket also falls due at due + dT, due + 2dT, … (R2.1); `hazard`: each
+    rolling day also leaves the net terminal flow -/+(1-q)*S (R2.7). `drop` removes one held ticket
+    (a sale of it, with its successors) and `extra_cash` adds its proceeds, for the greedy choice
+    of §4.2; `cash` replaces the trader's cash and `extra_held = (due, dT)` adds a held ticket
+    (the lender's check of §5.4)."""
     S, N = book.S, book.N
     out, inn, tout, tin = {}, {}, {}, {}
+    last = t + H
+
+    def days(due: int, dT: int, rolls: bool) -> list[int]:
+        if not (rolls and successors):
+            return [due]
+        ds, d = [], due
+        while d <= last:
+            ds.append(d)
+            d += dT
+        return ds
+
     for tk in book.issued[i].values():          # (the indexes are checked against book.tickets)
-        d = tk.due
-        out[d] = out.get(d, 0.0) + S
-        if not rollover or (tk.holder < N and book.defaulted[tk.holder]):
-            tout[d] = tout.get(d, 0.0) + S
-    for tk in book.held[i].values():
-        d = tk.due
-        if tk.id != drop and not book.defaulted[tk.issuer]:
+        rolls = rollover and not (tk.holder < N and book.defaulted[tk.holder])
+        for d in days(tk.due, tk.dT, rolls):
+            out[d] = out.get(d, 0.0) + S
+            net = S if not rolls else (1.0 - spec_q(tk.dT, hazard, floor)) * S
+            tout[d] = tout.get(d, 0.0) + net
+    held = [(tk.due, tk.dT) for tk in book.held[i].values()
+            if tk.id != drop and not book.defaulted[tk.issuer]]
+    if extra_held is not None:
+        held.append(extra_held)
+    for due, dT in held:
+        for d in days(due, dT, rollover):
             inn[d] = inn.get(d, 0.0) + S
-            if not rollover:
-                tin[d] = tin.get(d, 0.0) + S
-    P = book.cash[i] + extra_cash
+            net = S if not rollover else (1.0 - spec_q(dT, hazard, floor)) * S
+            tin[d] = tin.get(d, 0.0) + net
+    P = (book.cash[i] if cash is None else cash) + extra_cash
     best = 0.0
     for d in range(t, t + H + 1):
         need = out.get(d, 0.0) - inn.get(d, 0.0) - P
         best = max(best, need)
         P += tin.get(d, 0.0) - tout.get(d, 0.0)
     return best
+
+
+def spec_projection(p: ModelParams, hazard: float = 0.0) -> dict:
+    """The keyword arguments of spec_gap for a run's rules (§4.1, rev 2)."""
+    rolling = p.rollover and p.rollover_lender == "forced"
+    return dict(rollover=rolling, successors=rolling and p.gap_successors,
+                hazard=hazard if p.rollover_price == "risk_priced" else 0.0, floor=p.rollover_price_floor)
 
 
 def spec_exec_bid(book: Book, m: Market, b: int, p: ModelParams) -> float | None:
@@ -152,9 +184,10 @@ def spec_exec_bid(book: Book, m: Market, b: int, p: ModelParams) -> float | None
     return None
 
 
-def sale_options(book: Book, m: Market, i: int, t: int, p: ModelParams):
+def sale_options(book: Book, m: Market, i: int, t: int, p: ModelParams, hazard: float = 0.0):
     """[(reduction, due, price, id)] for every tradable held ticket of trader i (§4.2)."""
-    g0 = spec_gap(book, i, t, p.H, p.rollover)
+    proj = spec_projection(p, hazard)
+    g0 = spec_gap(book, i, t, p.H, **proj)
     opts = []
     for tk in book.held[i].values():
         b = spec_bucket(tk.due - t)
@@ -163,7 +196,7 @@ def sale_options(book: Book, m: Market, i: int, t: int, p: ModelParams):
         price = spec_exec_bid(book, m, b, p)
         if price is None:
             continue
-        g1 = spec_gap(book, i, t, p.H, p.rollover, drop=tk.id, extra_cash=price * book.S)
+        g1 = spec_gap(book, i, t, p.H, **proj, drop=tk.id, extra_cash=price * book.S)
         opts.append((g0 - g1, tk.due, price, tk.id))
     return g0, opts
 
@@ -277,6 +310,10 @@ class Checker:
         self.bought_today: set[int] = set()
         self.failed_today: set[int] = set()
         self.policy_checks = 0
+        self.ells: list[float] = []      # ell_u on the outstanding basis (§3.6), one per day
+        self.hazard = 0.0                # lambda_t after S7 of day t (§5.4)
+        self.hazard_prev = 0.0           # lambda_{t-1}: what the day's projections use
+        self.declined = 0
         for name in STAGES:
             setattr(run, name, self._wrap_stage(name, getattr(run, name)))
         self._orig_sell, self._orig_buy, self._orig_rehome = self.m.customer_sell, self.m.customer_buy, self.m.rehome
@@ -311,11 +348,10 @@ class Checker:
             assert tk.dT >= 1 and tk.cycle >= 1
         # I1 and I2
         assert abs(sum(b.cash) - self.total0) <= EPS_TOT, (sum(b.cash), self.total0)
-        floor = -self.eps
-        for agent, c in enumerate(b.cash):
+        for agent, c in enumerate(b.cash):   # I2, and R2.6: no balance below zero at all
             if self.p.vbt_depth == "infinite" and agent >= self.N + 3:
                 continue
-            assert c >= floor, (b.names[agent], c)
+            assert c >= 0.0, (b.names[agent], c)
 
     # --- stage wrapper ----------------------------------------------------------------------
     def _wrap_stage(self, name, fn):
@@ -354,6 +390,9 @@ class Checker:
             assert post["tickets"] == pre["tickets"], f"tickets changed at {name}"
         if name == "s1_age":
             self.count_start, self.count_start_day = len(pre["tickets"]), t
+            self.hazard_prev = self.hazard
+        if name == "s3_snapshot":  # tickets whose last tradable bucket is short (due today included)
+            self.n_short_s3 = sum(1 for row in post["tickets"].values() if 0 <= row[2] - t <= 3)
             self.matured_today = self.rolled_today = 0
             self.sold_today, self.bought_today, self.failed_today = {}, set(), set()
         if name == "s5_trading" and not args[1:] and not kw_is_harness(self.run):
@@ -388,7 +427,7 @@ class Checker:
                 continue
             if p.max_sells_day is not None and self.sold_today.get(i, 0) >= p.max_sells_day:
                 continue
-            g0, opts = sale_options(bk, self.m, i, t, p)
+            g0, opts = sale_options(bk, self.m, i, t, p, self.hazard_prev)
             if g0 > p.theta * self.S + 1e-7 * self.S:
                 best = max((o[0] for o in opts), default=0.0)
                 assert best <= 1e-6 * self.S, ("seller stopped early", bk.names[i], t, g0, best)
@@ -408,6 +447,7 @@ class Checker:
                 assert post["tickets"][tid] == row
         if not mat:
             assert post["cash"] == pre["cash"]
+            self._record_loss(0.0, len(pre["tickets"]))
             return
         c = pre["cash"]
         D: dict[int, float] = {}
@@ -468,28 +508,70 @@ class Checker:
             else:
                 assert not post["defaulted"][i]
         self.last_settlement = st
+        self._record_loss(sum((1.0 - R[row[0]]) * S for _, row in mat), len(pre["tickets"]))
 
-    # --- S8 (I10) --------------------------------------------------------------------------
+    def _record_loss(self, lost: float, n_outstanding: int) -> None:
+        """§3.6 ell_t = lost face / face outstanding at S3 (trades keep the count; day 0: 0) and
+        §5.4 lambda_t = mean of the last T days' ell (days >= 1), today's included."""
+        t, T = self.t, self.p.maturity_days
+        ell = lost / (self.S * n_outstanding) if t >= 1 and n_outstanding else 0.0
+        assert 0.0 <= ell <= 1.0 + 1e-12                                   # I17
+        self.ells.append(ell)
+        assert len(self.ells) == t + 1
+        self.hazard = sum(self.ells[max(1, t - T + 1):t + 1]) / T
+
+    # --- S8 (I10, I16, I19) ----------------------------------------------------------------
     def _check_rollover(self, pre, post, ro) -> None:
-        t, S = self.t, self.S
+        """Replay §5.4 independently from the pre-S8 state: passes in ascending id, funding test
+        on q*S, the liquidity_aware lender's check (§4.1 terminal flows at t+1 with cash - q*S and
+        the new ticket), and compare rolled / lapsed / declined sets and every balance."""
+        t, S, N, p = self.t, self.S, self.N, self.p
         st = self.last_settlement if self.matured_today else None
         new = {tid: row for tid, row in post["tickets"].items() if tid not in pre["tickets"]}
-        assert all(tid in post["tickets"] for tid in pre["tickets"]), "rollover removed a ticket"
         for tid, row in pre["tickets"].items():
-            assert post["tickets"][tid] == row
+            assert post["tickets"][tid] == row, "rollover changed or removed a ticket"
         self.rolled_today = len(new)
-        if not new:
-            if st is not None and self.p.rollover:
-                # every candidate lapsed: each lender is short of S
-                for tk in st.matured:
-                    if st.R[tk.issuer] == 1.0 and not post["defaulted"][tk.holder]:
-                        assert post["cash"][tk.holder] < S - self.eps
-            assert post["cash"] == pre["cash"]
+        if st is None or not p.rollover:
+            assert not new and post["cash"] == pre["cash"]
             return
-        assert self.p.rollover, "new tickets with rollover off"
-        assert st is not None
+        risk = p.rollover_price == "risk_priced"
+        aware = p.rollover_lender == "liquidity_aware"
+        cash = list(pre["cash"])
+        pending = [tk for tk in st.matured if st.R[tk.issuer] == 1.0 and not post["defaulted"][tk.holder]]
+        rolled, declined = [], []
+        while pending:
+            left = []
+            for tk in pending:
+                h, i = tk.holder, tk.issuer
+                q = spec_q(tk.dT, self.hazard if risk else 0.0, p.rollover_price_floor)
+                assert p.rollover_price_floor <= q <= 1.0                     # I19
+                if cash[h] < q * S - self.eps:
+                    left.append(tk)
+                    continue
+                if aware and h < N:
+                    g = self._lender_gap(h, t, cash[h] - q * S, t + tk.dT, pre["tickets"],
+                                         post["defaulted"], rolled)
+                    if g > p.theta * S + 1e-9 * S:
+                        declined.append(tk.id)
+                        continue
+                amount = min(q * S, cash[h])
+                cash[h] -= amount
+                cash[i] += amount
+                rolled.append((tk, q))
+            if len(left) == len(pending):
+                break
+            pending = left
+        lapsed = [tk.id for tk in pending]
+        assert [tk.id for tk in ro.lapsed] == lapsed
+        assert [tk.id for tk in ro.declined] == declined
+        assert [old.id for old, _ in ro.rolled] == [tk.id for tk, _ in rolled]
+        for q_run, (_, q) in zip(ro.prices, rolled):      # the hazard is re-derived: equal to rounding
+            assert q_run == _approx(q, 1e-12)
+        if not aware:
+            assert not declined                                                # I16
+        for tk in ro.declined:
+            assert tk.holder < N, "a market maker declined (I16)"
         by_lineage = {tk.lineage: tk for tk in st.matured}
-        expected = list(pre["cash"])
         for tid in sorted(new):
             issuer, holder, due, dT, lineage, cycle = new[tid]
             assert tid > self.max_id_seen, "ids must increase in creation order"
@@ -498,28 +580,34 @@ class Checker:
             assert (old.issuer, old.holder, old.dT) == (issuer, holder, dT)
             assert due == t + dT and cycle == old.cycle + 1
             assert st.R[issuer] == 1.0, "rolled a defaulted claim (I10)"
-            assert not post["defaulted"][holder], "a defaulted holder lent (I9/I10)"
-            assert not post["defaulted"][issuer]
-            expected[holder] -= S
-            expected[issuer] += S
-        for a, (x, y) in enumerate(zip(post["cash"], expected)):
+            assert not post["defaulted"][holder] and not post["defaulted"][issuer]
+            assert old.id not in declined and old.id not in lapsed                # I16
+        assert len(new) == len(rolled)
+        for a, (x, y) in enumerate(zip(post["cash"], cash)):
             assert abs(x - y) <= 1e-9 * S * 10, (self.book.names[a], x, y)
-        # lapsed candidates: the final pass executed nothing, so each lender is short of S
-        rolled_lineages = {row[4] for row in new.values()}
-        lapsed = 0
-        for tk in st.matured:
-            cand = st.R[tk.issuer] == 1.0 and not post["defaulted"][tk.holder]
-            if cand and tk.lineage not in rolled_lineages:
-                lapsed += 1
-                assert post["cash"][tk.holder] < S - self.eps
-        assert lapsed == len(ro.lapsed)
-        assert len(ro.rolled) + len(ro.lapsed) + len(ro.not_rolled) == self.matured_today
+        assert len(ro.rolled) + len(ro.lapsed) + len(ro.declined) + len(ro.not_rolled) == self.matured_today
         self.stats.rolled += len(new)
-        self.stats.lapsed += lapsed
-        # I10 neutrality: full rollover and no default today -> trader cash after S8 = after S5
-        if not st.defaulters and len(new) == self.matured_today:
+        self.stats.lapsed += len(lapsed)
+        self.declined += len(declined)
+        # I10 neutrality: full par rollover and no default today -> trader cash after S8 = after S5
+        if not st.defaulters and len(new) == self.matured_today and not risk:
             for i in range(self.N):
                 assert abs(post["cash"][i] - self.cash_before_s7[i]) <= 1e-6 * S, (i, t)
+
+    def _lender_gap(self, h: int, t: int, cash_after: float, new_due: int, rows, defaulted,
+                    rolled_so_far) -> float:
+        """§5.4 liquidity_aware: h's §4.1 gap on day t+1 with every flow terminal, from the pre-S8
+        tickets, the rollovers replayed before this decision and the new ticket it would hold."""
+        S, H = self.S, self.p.H
+        own = [r[2] for r in rows.values() if r[0] == h] + [t + tk.dT for tk, _ in rolled_so_far if tk.issuer == h]
+        held = ([r[2] for r in rows.values() if r[1] == h and not defaulted[r[0]]]
+                + [t + tk.dT for tk, _ in rolled_so_far if tk.holder == h] + [new_due])
+        P, best = cash_after, 0.0
+        for d in range(t + 1, t + 2 + H):
+            o, i = S * own.count(d), S * held.count(d)
+            best = max(best, o - i - P)
+            P += i - o
+        return best
 
     # --- S9 (I14) --------------------------------------------------------------------------
     def _check_anchors(self, pre, post) -> None:
@@ -527,7 +615,14 @@ class Checker:
         if st is None or self.p.anchor_update == "off":
             assert post["M"] == pre["M"] and post["O"] == pre["O"]
             return
-        ell = sum(1.0 - st.R[tk.issuer] for tk in st.matured) / len(st.matured)
+        if self.p.anchor_loss_basis == "maturing":       # revision 1 (R2.3)
+            ell = sum(1.0 - st.R[tk.issuer] for tk in st.matured) / len(st.matured)
+        elif self.p.anchor_scope == "system":
+            ell = self.ells[-1]
+        else:  # scope = bucket: short tickets (and due-today ones) only
+            n_short = self.n_short_s3
+            lost = sum(1.0 - st.R[tk.issuer] for tk in st.matured) * self.S
+            ell = lost / (self.S * n_short) if n_short else 0.0
         ells = [ell] * 3 if self.p.anchor_scope == "system" else [ell, 0.0, 0.0]
         for b in range(3):
             if ells[b] == 0.0:
@@ -583,7 +678,7 @@ class Checker:
             self._kernel_ok(bb)
         # §4.2: the seller has a gap above theta*S and sells the greedy choice
         if not kw_is_harness(self.run):
-            g0, opts = sale_options(bk, self.m, seller, t, self.p)
+            g0, opts = sale_options(bk, self.m, seller, t, self.p, self.hazard_prev)
             assert g0 > self.p.theta * S - 1e-9 * S, ("not a seller", seller, g0)
             mine = [o for o in opts if o[3] == tk.id]
             assert mine and mine[0][0] > 1e-9 * S, "the sale must strictly reduce the gap"
@@ -636,7 +731,7 @@ class Checker:
         for bb in range(3):
             self._kernel_ok(bb)
         if not kw_is_harness(self.run):   # §4.3 eligibility, one BUY a day, never buy and sell
-            assert spec_gap(bk, buyer, t, self.p.H, self.p.rollover) <= 1e-9 * S
+            assert spec_gap(bk, buyer, t, self.p.H, **spec_projection(self.p, self.hazard_prev)) <= 1e-9 * S
             own = [tk.due for tk in bk.tickets.values() if tk.issuer == buyer]
             assert not own or min(own) >= t + self.p.H_inv
             assert buyer not in self.bought_today and buyer not in self.sold_today

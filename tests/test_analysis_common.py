@@ -33,7 +33,7 @@ REP_COLS = REP_IDENTITY + [
     "face_held_by_dealers", "face_held_by_vbts", "outcome", "recovery_rate", "window_start",
     "window_end", "buy_count", "sell_count", "face_bought", "face_sold", "net_cash_pnl",
     "held_matching_maturity", "ended_holding", "strategy", "many_round_trips", "used_dealer",
-    "gap_at_window_start"]
+    "gap_at_window_start", "rollover_price"]
 INV_COLS = IDENTITY + [
     "day", "bucket", "dealer_inventory_start", "dealer_inventory", "dealer_offbucket_tickets",
     "dealer_cash", "dealer_max_capacity", "dealer_max_capacity_face", "capacity_used_pct",
@@ -45,7 +45,8 @@ SYS_COLS = IDENTITY + [
     "day", "total_face_outstanding", "face_short", "face_mid", "face_long", "face_due_today",
     "total_cash", "cash_traders", "cash_dealers", "cash_vbts", "cash_stranded", "debt_to_money",
     "trader_debt_to_money", "kappa_t", "n_defaulted_traders", "settled_face", "defaulted_face",
-    "recovered_cash", "rolled_face", "unfunded_rollovers", "M_short", "M_mid", "M_long"]
+    "recovered_cash", "rolled_face", "unfunded_rollovers", "declined_rollovers", "n_rationed_sellers",
+    "loss_rate_anchor", "rollover_hazard", "mean_rollover_price", "M_short", "M_mid", "M_long"]
 
 
 def P(kappa: float, seed: int = 1, **kw) -> dict:

@@ -1,4 +1,4 @@
-"""§10 invariants I1–I15 on real runs (both regimes, several parameter sets).
+"""§10 invariants I1–I19 on real runs (both regimes, several parameter sets).
 
 Each run is wrapped by helpers.Checker, which inspects the book after every stage of every day
 (Run.day is the real orchestrator) and around every execution and re-homing transfer. The logs of
@@ -36,6 +36,13 @@ PARAM_SETS = {
     "single_at_anchor_off": dict(liq_mode="single_at", liq_single_at=1, kappa=0.3, anchor_update="off"),
     "mu0_interdependent_clearing": dict(mu=0.0, kappa=0.3, concentration=0.5),
     "invest_seq_noroll": dict(invest=True, clearing="sequential", rollover=False, kappa=0.6, mu=0.25),
+    # revision 2 options (R2.1–R2.3, R2.7) and the revision-1 rules kept as options
+    "liquidity_aware": dict(rollover_lender="liquidity_aware", kappa=0.5, concentration=0.5, mu=0.75),
+    "risk_priced": dict(rollover_price="risk_priced", kappa=0.5, concentration=0.5, mu=0.75),
+    "aware_risk_invest": dict(rollover_lender="liquidity_aware", rollover_price="risk_priced", invest=True,
+                              kappa=0.6, mu=0.25, rollover_price_floor=0.8),
+    "revision1_rules": dict(anchor_loss_basis="maturing", gap_successors=False, kappa=0.5, mu=0.5),
+    "risk_bucket_scope": dict(rollover_price="risk_priced", anchor_scope="bucket", kappa=0.3, mu=1.0),
 }
 
 _RESULTS: dict = {}
@@ -64,15 +71,58 @@ def check_logs(p: ModelParams, res) -> None:
     parts = sysd["cash_traders"] + sysd["cash_dealers"] + sysd["cash_vbts"]
     assert (parts - sysd["total_cash"]).abs().max() <= EPS_TOT
     assert (sysd["n_defaulted_traders"].diff().fillna(0) >= 0).all()
-    # I14 from the logs: M(t+1) = max(0, M(t) - phi_M * ell_t), ell_t = 1 - recovered/settled
+    # I14 / I17 from the logs: the day's loss rate (§3.6, R2.3) and M(t+1) = max(0, M(t) - phi_M*ell_t)
+    T = p.maturity_days
+    face = sysd["total_face_outstanding"].to_numpy()
+    lost = (sysd["settled_face"] - sysd["recovered_cash"]).to_numpy()
+    ell_out = np.where((lost > 0) & (sysd["day"].to_numpy() >= 1), lost / face, 0.0)
+    for t in range(days):
+        settled = sysd["settled_face"].iloc[t]
+        if p.anchor_loss_basis == "maturing":
+            ell = lost[t] / settled if settled > 0 else 0.0
+        elif p.anchor_scope == "system":
+            ell = ell_out[t]
+        else:
+            short = sysd["face_short"].iloc[t] + sysd["face_due_today"].iloc[t]
+            ell = lost[t] / short if lost[t] > 0 else 0.0
+        assert sysd["loss_rate_anchor"].iloc[t] == pytest.approx(ell, abs=1e-12), t
+        assert 0.0 <= ell_out[t] <= 1.0
+        # §5.4 hazard: mean of the last T days' outstanding-basis loss rates, today's included
+        hz = ell_out[max(1, t - T + 1):t + 1].sum() / T
+        assert sysd["rollover_hazard"].iloc[t] == pytest.approx(hz, abs=1e-12), t
+        q = sysd["mean_rollover_price"].iloc[t]
+        if sysd["rolled_face"].iloc[t] == 0:
+            assert pd.isna(q)
+        elif p.rollover_price == "par" or hz == 0:
+            assert q == 1.0                                  # I19: par until a loss
+        else:
+            assert p.rollover_price_floor <= q <= 1.0
     for col, b in (("M_short", 0), ("M_mid", 1), ("M_long", 2)):
         M = sysd[col].to_numpy()
         for t in range(days - 1):
-            settled, rec = sysd["settled_face"].iloc[t], sysd["recovered_cash"].iloc[t]
-            ell = (settled - rec) / settled if settled > 0 else 0.0
+            ell = sysd["loss_rate_anchor"].iloc[t]
             if p.anchor_update == "off" or (p.anchor_scope == "bucket" and b > 0):
                 ell = 0.0
             assert M[t + 1] == pytest.approx(max(0.0, M[t] - p.phi_M * ell), abs=1e-9), (col, t)
+    # R2.6: no log shows a negative cash balance (VBTs may overdraw only under vbt_depth=infinite)
+    cash_cols = {"system_state_timeseries": ["cash_traders", "cash_dealers", "cash_stranded"],
+                 "inventory_timeseries": ["dealer_cash"],
+                 "trades": ["dealer_cash_before", "dealer_cash_after", "trader_cash_before", "trader_cash_after"],
+                 "traders": ["init_cash"]}
+    if p.vbt_depth == "finite":
+        cash_cols["system_state_timeseries"].append("cash_vbts")
+        cash_cols["inventory_timeseries"].append("vbt_cash")
+    for file, cols in cash_cols.items():
+        for col in cols:
+            assert not (tb[file][col] < 0).any(), (file, col, tb[file][col].min())
+    # I16: declined rollovers only under liquidity_aware
+    if p.rollover_lender == "forced":
+        assert (sysd["declined_rollovers"] == 0).all()
+    assert res.metrics["declined_rollovers"] == sysd["declined_rollovers"].sum()
+    # R2.4: rationed sellers are counted only where a market exists
+    if res.regime == "passive":
+        assert (sysd["n_rationed_sellers"] == 0).all()
+    assert res.metrics["rationed_seller_days"] == sysd["n_rationed_sellers"].sum()
     # I4 / I5 / I7 from trades.csv
     assert (tr["face"] == S).all()
     assert np.allclose(tr["cash_amount"], tr["unit_price"] * S, atol=1e-12)

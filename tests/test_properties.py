@@ -42,6 +42,10 @@ def model_params(draw, max_n: int = 150):
         monotonicity=draw(st.sampled_from([0.0, 0.0, 0.5, -1.0])),
         t_end=draw(st.integers(2, 8) if big else st.integers(2, 3 * T + 2)),
         seed=draw(st.integers(0, 10_000)),
+        rollover_lender=draw(st.sampled_from(["forced", "liquidity_aware"])),
+        rollover_price=draw(st.sampled_from(["par", "risk_priced"])),
+        anchor_loss_basis=draw(st.sampled_from(["outstanding", "maturing"])),
+        gap_successors=draw(st.booleans()),
     )
 
 

@@ -1,4 +1,4 @@
-"""The test vectors T1–T20 of model.md §11, with the spec's numbers.
+"""The test vectors T1–T20 of docs/model.md §11, with the spec's numbers (T21–T25: test_revision2.py).
 
 Every expected number is copied from §11 (printed to 4–6 significant figures, hence abs=1e-4 or
 abs=1e-3 where the spec prints fewer digits) or computed by hand from §3.2/§5.2 in the comments.
@@ -445,7 +445,9 @@ def test_T17_one_sellers_day():
 
 
 def test_T18_gap_with_and_without_rollover():
-    run = _t16_run()
+    """T18 is a revision-1 vector: the gap counts only outstanding tickets (`gap_successors=False`).
+    Under revision 2 the same state has gap 0 (see test_T18_state_under_revision2)."""
+    run = _t16_run(gap_successors=False)
     book = run.book
     H3 = 2
     assert book.cash[H3] == 90 and len(book.issued[H3]) == 5
@@ -460,6 +462,18 @@ def test_T18_gap_with_and_without_rollover():
     assert len(tr) == 1 and tr["issuer_id"].iloc[0] == "H2" and tr["ticket_due_day"].iloc[0] == 1
     assert tr["trader_gap_after"].iloc[0] == 0
     assert liquidity_gap(book, H3, 0, 10, True) == 0
+
+
+def test_T18_state_under_revision2():
+    """R2.1: H2's claims (dT = 1) roll daily, so a successor pays H3 120 on its own due day 8:
+    need(8) = 100 - 120 - 90 < 0, gap 0, and H3 is not a seller (the T21 situation)."""
+    from bilancio_lite.traders import Projection
+    run = _t16_run()
+    assert liquidity_gap(run.book, 2, 0, 10, Projection(rolling=True, successors=True)) == 0
+    assert liquidity_gap(run.book, 2, 0, 10, run.proj) == 0
+    run.rng = TradeStream("T18")
+    run.s5_trading(0)
+    assert "H3" not in set(trades_frame(run)["trader_id"])
 
 
 def test_T18_rollover_off_path():
