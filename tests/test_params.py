@@ -4,7 +4,6 @@ range), and the CLI's behaviour on bad input."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
@@ -109,8 +108,8 @@ def test_infinite_Q_total_is_a_validation_error():
 
 # --- CLI --------------------------------------------------------------------------------------
 def _cli() -> list[str]:
-    exe = shutil.which("bilancio-lite")
-    return [exe] if exe else [sys.executable, "-m", "bilancio_lite.cli"]
+    # this interpreter's package, never another `bilancio-lite` found on PATH
+    return [sys.executable, "-m", "bilancio_lite"]
 
 
 def _run(*args):

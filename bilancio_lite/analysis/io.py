@@ -128,6 +128,8 @@ def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Pa
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             df.to_csv(fh, index=False)
+        from ..procs import new_file_mode  # mkstemp makes 0600 files: respect the umask instead
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
