@@ -32,7 +32,7 @@ LARGE_RUN_BYTES: int = 400 * 2**20
 
 def estimated_memory_bytes(n_tickets: float, n_traders: float, n_days: float) -> float:
     """Estimated peak memory of one pair: BASE + (160 B x tickets + 700 B x traders) x days
-    (measured; e.g. N = 100,000, K = 100,000, 31 days: 2.5 GB measured, 2.4 GB estimated)."""
+    (measured; e.g. N = 100,000, K = 100,000, 31 days: 2.6 GB measured, 2.7 GB estimated)."""
     return BASE_MEMORY_BYTES + (BYTES_PER_TICKET_DAY * float(n_tickets)
                                 + BYTES_PER_TRADER_DAY * float(n_traders)) * float(n_days)
 

@@ -627,6 +627,7 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"removed {stale} temporary file(s)/folder(s) left by an interrupted run")
     if done_before:
         say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete, skipping them")
+    _note_large_pairs(pairs, say)
 
     sweep_file = str(out / "sweep.yaml")
     task = TASKS[engine]
@@ -694,6 +695,22 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"… and {len(failed) - 10} more failed pairs (see registry.csv)")
     say(result.summary(config.name))
     return result
+
+
+def _note_large_pairs(pairs: list[PairSpec], say: Callable[[str], None]) -> None:
+    """Say so when pairs are large (above LARGE_RUN_BYTES): each then takes a while."""
+    from .params import LARGE_RUN_BYTES, estimated_memory_bytes
+
+    if not pairs:
+        return
+    big = max(pairs, key=lambda s: estimated_memory_bytes(s.params.n_tickets, s.params.n_traders,
+                                                          s.params.last_day + 1))
+    p = big.params
+    mem = estimated_memory_bytes(p.n_tickets, p.n_traders, p.last_day + 1)
+    if mem > LARGE_RUN_BYTES:
+        say(f"note: large pairs (up to {p.n_tickets:,} tickets, {p.n_traders:,} traders, "
+            f"{p.last_day + 1} days; estimated {mem / 2**30:.1f} GB per worker): each pair takes a "
+            f"while, and the progress bar counts finished pairs")
 
 
 def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str], total: int,

@@ -249,3 +249,17 @@ def test_manifest_records_the_installed_versions(tmp_path):
         assert libs[dist] == metadata.version(dist), dist
     assert list(libs) == sorted(libs) and len(libs) >= 50
     assert man["pid"] == os.getpid() and man["status"] == "completed"
+
+
+def test_a_sweep_of_large_pairs_says_so_before_it_runs(tmp_path):
+    from bilancio_lite.sweep import _note_large_pairs
+    from bilancio_lite.sweepconfig import SweepConfig
+
+    said: list[str] = []
+    big = SweepConfig.from_dict({"name": "big", "model": {"n_traders": 100_000, "Q_total": 2e6}})
+    _note_large_pairs(big.pairs(), said.append)
+    assert said == ["note: large pairs (up to 100,000 tickets, 100,000 traders, 31 days; estimated 2.7 GB "
+                    "per worker): each pair takes a while, and the progress bar counts finished pairs"]
+    said.clear()
+    _note_large_pairs(SweepConfig.from_dict({"name": "small", "model": SMALL}).pairs(), said.append)
+    assert said == []
