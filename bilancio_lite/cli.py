@@ -96,9 +96,33 @@ def _summary(pair: Any) -> str:
         f"  dealer empty on      {100 * ma['dealer_empty_fraction']:.1f}% of days "
         f"(dealer_empty_fraction {ma['dealer_empty_fraction']:.3f})",
         f"  dealer / VBT P&L     {c['dealer_total_pnl']:+.2f} u / {c['vbt_total_pnl']:+.2f} u",
+        f"  rules                rollover_lender={p.rollover_lender}, rollover_price={p.rollover_price}, "
+        f"anchor_loss_basis={p.anchor_loss_basis}",
+        f"  rescued / harmed     {c['rescued_traders']} / {c['harmed_traders']} traders (defaulted in the "
+        f"passive / active run only)",
+        f"  declined rollovers   {c['declined_rollovers_passive']} passive, {c['declined_rollovers_active']} "
+        f"active (lenders that kept the cash they needed, §5.4)",
+        f"  rationed sellers     {c['rationed_seller_days']} seller-days with a gap but no executable bid (§4.2)",
+        f"  timing               {_share(c['trade_day_share_day0'])} of customer trades on day 0; "
+        f"last trade day {_day(c['last_customer_trade_day'])}; defaults after cycle 1: "
+        f"{c['defaults_after_cycle1_passive']} passive, {c['defaults_after_cycle1_active']} active lineages",
+        f"  outside mid          lowest M {c['min_M_active']:.4f} (active); mean rollover price "
+        f"{_price(c['mean_rollover_price_passive'])} passive, {_price(c['mean_rollover_price_active'])} active",
         f"  wall time            {pair.wall_time:.3f} s",
     ]
     return "\n".join(lines)
+
+
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _day(x: int | None) -> str:
+    return "none" if x is None else str(x)
+
+
+def _price(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
 
 
 def _pair_progress(params: ModelParams) -> Callable[[str, int, int], None] | None:

@@ -217,12 +217,12 @@ class Market:
             self.vbt_overdraft += min(short, amount)
 
     # --- re-homing (§3.5) -----------------------------------------------------------------
-    def rehome(self, t: int) -> list[tuple[Ticket, int, int, float, int, int, float]]:
+    def rehome(self, t: int) -> list[tuple[Ticket, int, int, float, int, int, float, float]]:
         """S2: sell every off-bucket MM ticket to the same-type MM of its bucket at that bucket's mid.
 
         Processed in ascending (due, id); skipped (left off-bucket) when the receiver cannot pay.
-        Returns (ticket, sender, receiver, unit price, bucket, receiving dealer's a and cash before)
-        per executed transfer. Updates `a`.
+        Returns (ticket, sender, receiver, unit price, bucket, receiving dealer's a and cash before,
+        and its cash after) per executed transfer. Updates `a`.
         """
         book, S = self.book, self.S
         moving = []
@@ -247,7 +247,7 @@ class Market:
             book.transfer(tk, receiver)
             if receiver == book.dealer(nb):
                 self.a[nb] += 1
-            done.append((tk, sender, receiver, price, nb, a0, c0))
+            done.append((tk, sender, receiver, price, nb, a0, c0, book.cash[book.dealer(nb)]))
         return done
 
     # --- anchors (§3.6) -----------------------------------------------------------------------

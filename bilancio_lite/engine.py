@@ -203,14 +203,14 @@ class Run:
     def s2_rehome(self, t: int) -> None:
         """S2 (A): re-home market makers' tickets to the bucket they now belong to (§3.5)."""
         book, m, S = self.book, self.market, self.S
-        for tk, sender, receiver, price, nb, a0, c0 in m.rehome(t):
+        for tk, sender, receiver, price, nb, a0, c0, c1 in m.rehome(t):
             self.c["transfers"] += 1
             self.from_customers.discard(tk.id)
             if not self.details:
                 continue
             q = kernel(a0, c0, m.M[nb], m.O[nb], S, M_min=m.M_min, O_min=m.O_min, clip_B=m.clip_B)
             to_dealer = receiver == book.dealer(nb)
-            a1, c1 = (a0 + 1, c0 - price * S) if to_dealer else (a0, c0)
+            a1 = a0 + 1 if to_dealer else a0
             self.seq += 1
             self.trade_rows.append((
                 t, self.seq, "transfer", "TRANSFER", BUCKET_NAMES[nb], tk.id, tk.lineage,

@@ -805,7 +805,8 @@ class Checker:
         exp = list(cash0)
         moved = set()
         order = []
-        for tk, sender, receiver, price, nb, _a0, _c0 in done:
+        for tk, sender, receiver, price, nb, _a0, _c0, c1 in done:
+            assert c1 >= 0.0
             assert holders0[tk.id] == sender and tk.holder == receiver and tk.id not in moved
             moved.add(tk.id)
             order.append((tk.due, tk.id))
