@@ -71,17 +71,7 @@ def _days(due: int, dT: int, horizon: int, proj: Projection, rolls: bool) -> ran
 def _add_held(ev: dict[int, list[float]], tk: Ticket, horizon: int, S: float, proj: Projection,
               sign: float) -> None:
     """Add (sign = +1) or remove (sign = −1) a held ticket's inflows, successors included."""
-    if proj.rolling:
-        net = (1.0 - proj.q(tk.dT)) * S
-        for d in _days(tk.due, tk.dT, horizon, proj, True):
-            e = _entry(ev, d)
-            e[1] += sign * S
-            if net:
-                e[3] += sign * net
-    elif tk.due <= horizon:
-        e = _entry(ev, tk.due)
-        e[1] += sign * S
-        e[3] += sign * S
+    _add_held_group(ev, tk.due, tk.dT, sign * S, horizon, proj)
 
 
 def flow_events(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> dict[int, list[float]]:
@@ -89,33 +79,60 @@ def flow_events(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> 
     `{day: [out, in, term_out, term_in]}` in u.
 
     An own ticket rolls unless its holder is a defaulted trader (then it is terminal and has no
-    successor); a held ticket counts only while its issuer has not defaulted.
+    successor); a held ticket counts only while its issuer has not defaulted. Tickets are first
+    grouped by (due, dT) — a trader's tickets mostly share both — so each group's days (successors
+    included) are visited once.
     """
     proj = _as_projection(proj)
     S, horizon = book.S, t + H
-    ev: dict[int, list[float]] = {}
     defaulted, N = book.defaulted, book.N
+    rolling = proj.rolling
+    own: dict[tuple[int, int, bool], int] = {}
     for tk in book.issued[i].values():
-        d = tk.due
-        if d > horizon:
+        if tk.due > horizon:
             continue
         h = tk.holder
-        if proj.rolling and not (h < N and defaulted[h]):
-            net = (1.0 - proj.q(tk.dT)) * S
-            for day in _days(d, tk.dT, horizon, proj, True):
-                e = _entry(ev, day)
-                e[0] += S
-                if net:
-                    e[2] += net
-        else:
-            e = _entry(ev, d)
-            e[0] += S
-            e[2] += S
+        key = (tk.due, tk.dT, rolling and not (h < N and defaulted[h]))
+        own[key] = own.get(key, 0) + 1
+    held: dict[tuple[int, int], int] = {}
     for tk in book.held[i].values():
         if tk.due > horizon or tk.due < t or defaulted[tk.issuer]:
             continue
-        _add_held(ev, tk, horizon, S, proj, 1.0)
+        key = (tk.due, tk.dT)
+        held[key] = held.get(key, 0) + 1
+    ev: dict[int, list[float]] = {}
+    for (due, dT, rolls), n in own.items():
+        amount = n * S
+        if rolls:
+            net = (1.0 - proj.q(dT)) * amount
+            for d in _days(due, dT, horizon, proj, True):
+                e = _entry(ev, d)
+                e[0] += amount
+                if net:
+                    e[2] += net
+        else:
+            e = _entry(ev, due)
+            e[0] += amount
+            e[2] += amount
+    for (due, dT), n in held.items():
+        _add_held_group(ev, due, dT, n * S, horizon, proj)
     return ev
+
+
+def _add_held_group(ev: dict[int, list[float]], due: int, dT: int, amount: float, horizon: int,
+                    proj: Projection) -> None:
+    """Add held inflows of `amount` u due on `due` (and its successors when they roll)."""
+    if proj.rolling:
+        net = (1.0 - proj.q(dT)) * amount
+        for d in _days(due, dT, horizon, proj, True):
+            e = _entry(ev, d)
+            e[1] += amount
+            if net:
+                e[3] += net
+    elif due <= horizon:
+        e = _entry(ev, due)
+        e[1] += amount
+        e[3] += amount
 
 
 def gap_from_events(cash: float, ev: dict[int, list[float]], t: int, H: int) -> float:
@@ -142,14 +159,19 @@ def gap_from_events(cash: float, ev: dict[int, list[float]], t: int, H: int) -> 
 def liquidity_gap(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> float:
     """§4.1 for trader i on day t.
 
-    Shortcut (exact at par): every ticket adds to out(d) at most once per day d, and only terminal
-    tickets (which have no successors) reduce P, so need(d) <= S * (tickets issued) - cash: a
-    trader whose cash covers everything it has issued has gap 0. Under a positive rollover hazard
-    rolling tickets also reduce P, so the shortcut is not taken.
+    Shortcut (exact): need(d) <= out(d) + the terminal outflows before d - cash. Every ticket adds
+    S to out(d) at most once per day d; a terminal ticket has no successor; a rolling one falls due
+    at most H/dT + 1 times in the horizon and leaves at most (1 - q)*S <= dT*lambda*S each time
+    (R2.7). So need(d) <= S * sum over issued tickets of (1 + (H + dT)*lambda) - cash, and a trader
+    whose cash covers that has gap 0 (at par: cash covers everything it has issued).
     """
     proj = _as_projection(proj)
     cash = book.cash[i]
-    if proj.hazard == 0.0 and book.S * len(book.issued[i]) <= cash:
+    issued = book.issued[i]
+    bound = book.S * len(issued)
+    if proj.hazard > 0.0 and bound <= cash:
+        bound += book.S * proj.hazard * sum(H + tk.dT for tk in issued.values())
+    if bound <= cash:
         return 0.0
     return gap_from_events(cash, flow_events(book, i, t, H, proj), t, H)
 
