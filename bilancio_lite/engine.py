@@ -528,7 +528,11 @@ class Run:
 
             def declines(h: int, tk, q: float) -> bool:
                 return lender_gap(book, h, t, H, t + tk.dT, cash[h] - q * self.S) > theta_S
-        return rollover(book, st, t, price=self._price if self.risk_priced else None, declines=declines)
+        price = None
+        if self.risk_priced:  # one q per distance dT today: the passes ask for it once per candidate
+            q_of = {dT: self._price(dT) for dT in {tk.dT for tk in st.matured}}
+            price = q_of.__getitem__
+        return rollover(book, st, t, price=price, declines=declines)
 
     # --- S9 --------------------------------------------------------------------------------
     def s9_anchors(self, st: Settlement) -> None:

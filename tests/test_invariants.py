@@ -75,7 +75,7 @@ def check_logs(p: ModelParams, res) -> None:
     T = p.maturity_days
     face = sysd["total_face_outstanding"].to_numpy()
     lost = (sysd["settled_face"] - sysd["recovered_cash"]).to_numpy()
-    ell_out = np.where((lost > 0) & (sysd["day"].to_numpy() >= 1), lost / face, 0.0)
+    ell_out = np.divide(lost, face, out=np.zeros_like(lost), where=(lost > 0) & (sysd["day"].to_numpy() >= 1))
     for t in range(days):
         settled = sysd["settled_face"].iloc[t]
         if p.anchor_loss_basis == "maturing":
