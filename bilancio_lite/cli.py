@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bilancio-lite",
         description="Kalecki debt ring with Treynor dealers (Plan 024): paired passive/active runs.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report,export}")
     from .params import size_limits_text
 
     pair = sub.add_parser("pair", help="run one passive/active pair and print a summary",

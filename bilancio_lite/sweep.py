@@ -60,6 +60,7 @@ from . import __version__
 from .cli import EXIT_FAILED, EXIT_OK, EXTRA_COMMANDS, UsageError
 from .engine import simulate_pair
 from .logs import collect_comparison, pair_row_path, write_csv_atomic, write_pair
+from . import store
 from .procs import (
     LOCK_NAME, SweepBusyError, SweepLock, describe_holder, guard_env, guard_ok, lock_state,
     new_file_mode, pool_worker_init,
@@ -161,16 +162,25 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     """
     started = _now()
     records = []
+    parquet = job.config.output.format == "parquet"
+    writer = store.ShardWriter(job.out_dir, job.shard_index) if parquet else None
+    if parquet:  # a shard whose recorded parts are all there was done before: write nothing
+        done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size)
+        if done is not None and {r["pair_id"] for r in done["pairs"]} == {p.pair_id for p in job.pairs}:
+            return {**done, "pairs": [{**r, "status": "skipped", "wall_time": None} for r in done["pairs"]]}
     for spec in job.pairs:
         _check_guard(job)
         rec: dict[str, Any] = {"pair_id": spec.pair_id, "index": spec.index}
-        if pair_row_path(job.out_dir, spec.pair_id).exists():
+        if not parquet and pair_row_path(job.out_dir, spec.pair_id).exists():
             records.append({**rec, "status": "skipped", "wall_time": None, "error": ""})
             continue
         t0 = time.perf_counter()
         try:
             pair = simulate_pair(spec.params)
-            write_pair(pair, job.out_dir, update_comparison=False)
+            if writer is not None:  # parquet: the shard's parts are written once, after the loop
+                writer.add_pair(pair)
+            else:
+                write_pair(pair, job.out_dir, update_comparison=False)
             records.append({**rec, "status": "ok", "wall_time": time.perf_counter() - t0, "error": ""})
         except Exception as e:  # one bad pair never aborts the shard (conventions: Outputs)
             records.append({**rec, "status": "failed", "wall_time": time.perf_counter() - t0,
@@ -179,6 +189,10 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
               "config_hash": job.config.config_hash(), "started": started, "finished": _now(),
               "pairs": records}
     _check_guard(job)
+    if writer is not None:  # parts first, then the status file that records them (the commit)
+        status["format"] = "parquet"
+        status["parts"] = writer.write()
+        _check_guard(job)
     _write_text_atomic(job.status_path, json.dumps(status, indent=1))
     return status
 
@@ -193,7 +207,9 @@ def shard_table(job: ShardJob, status: dict[str, Any]) -> pd.DataFrame:
     """The shard's pairs with their status and main results (for the shard notebook)."""
     st = pd.DataFrame(status["pairs"])[["pair_id", "status"]]
     st["status"] = st["status"].replace({"skipped": "done before"})
-    comp = collect_comparison(job.out_dir, [p.pair_id for p in job.pairs])
+    ids = [p.pair_id for p in job.pairs]
+    comp = (store.read_pairs_parquet(job.out_dir, ids) if job.config.output.format == "parquet"
+            else collect_comparison(job.out_dir, ids))
     comp = comp.assign(pair_id=comp["active_run_id"].str.removeprefix("active_"))
     cols = ["pair_id", "kappa", "concentration", "mu", "outside_mid_ratio", "delta_passive",
             "delta_active", "trading_effect", "effect_class", "stress_regime"]
@@ -276,6 +292,8 @@ def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
             changes.append(f"{k}: {old[k]} -> {new[k]}")
     if old["output"]["detailed_logging"] != new["output"]["detailed_logging"]:
         changes.append("output.detailed_logging changed")
+    if old["output"].get("format") != new["output"].get("format"):
+        changes.append(f"output.format: {old['output'].get('format')} -> {new['output'].get('format')}")
     shown = "; ".join(changes[:4]) + (f"; … {len(changes) - 4} more" if len(changes) > 4 else "")
     return shown or "no visible difference"
 
@@ -341,13 +359,21 @@ def clean_stale_temp(out: Path) -> int:
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
             n += 1
+    for folder in (out / "tables").glob("*"):
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            n += 1
     for conn in (out / "executed").glob(".kernel-*.json"):  # connection files of killed kernels
         conn.unlink(missing_ok=True)
         n += 1
     return n
 
 
-def complete_pairs(out: Path, pair_ids: set[str]) -> set[str]:
+def complete_pairs(out: Path, pair_ids: set[str], fmt: str = "csv", shard_size: int = 0) -> set[str]:
+    """The pairs of ``pair_ids`` that are complete: csv, their row file exists; parquet, their
+    shard's recorded parts are present with their recorded sizes (checksums: :func:`store.verify_store`)."""
+    if fmt == "parquet":
+        return store.verify_store(out, shard_size, full=False)[0] & pair_ids
     folder = out / "aggregate" / "pairs"
     if not folder.is_dir():
         return set()
@@ -602,7 +628,13 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     pairs = config.pairs()
     shards = config.shards(shard_size)
     ids = {p.pair_id for p in pairs}
-    done_before = complete_pairs(out, ids)
+    fmt = config.output.format
+    damaged: list[str] = []
+    if fmt == "parquet":  # verify every recorded part (size and sha256); drop damaged shards
+        done_before, damaged = store.verify_store(out, shard_size, full=True, remove_bad=True)
+        done_before &= ids
+    else:
+        done_before = complete_pairs(out, ids)
     pending = [i for i, sh in enumerate(shards) if any(p.pair_id not in done_before for p in sh)]
     workers_given = workers is not None
     if workers is None:
@@ -625,8 +657,13 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"--force: cleared {out}")
     if stale:
         say(f"removed {stale} temporary file(s)/folder(s) left by an interrupted run")
+    for problem in damaged:
+        say(f"integrity: {problem}: recomputing that shard")
     if done_before:
-        say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete, skipping them")
+        n_ok_shards = sum(all(p.pair_id in done_before for p in sh) for sh in shards)
+        verified = (f" ({n_ok_shards} shard(s) whose {len(store.TABLES) * n_ok_shards} Parquet parts "
+                    f"match their recorded row counts and sha256)" if fmt == "parquet" else "")
+        say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete{verified}, skipping them")
     _note_large_pairs(pairs, say)
 
     sweep_file = str(out / "sweep.yaml")
@@ -647,7 +684,7 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
                 futures = {ex.submit(task, sweep_file, i, str(out), shard_size): i for i in pending}
                 watch = _DaskWatch(dask_client, dask_timeout) if dask_client is not None else None
                 try:
-                    _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors,
+                    _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors, fmt, shard_size,
                                         since=time.time() - (time.perf_counter() - t0), watch=watch)
                 except DaskUnavailableError as e:
                     fatal = str(e)
@@ -669,7 +706,9 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         registry = _registry(config, out, pairs, shard_size, done_before, statuses, errors, engine)
         write_csv_atomic(registry, out / "registry.csv")
         ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
-        write_csv_atomic(collect_comparison(out, ok_ids), out / "aggregate" / "comparison.csv")
+        comparison = (store.read_pairs_parquet(out, ok_ids) if fmt == "parquet"
+                      else collect_comparison(out, ok_ids))
+        write_csv_atomic(comparison, out / "aggregate" / "comparison.csv")
         counts = registry["status"].value_counts().to_dict()
         result = SweepResult(out, len(pairs), counts.get("ok", 0), counts.get("failed", 0),
                              counts.get("skipped", 0), time.perf_counter() - t0, registry)
@@ -715,14 +754,14 @@ def _note_large_pairs(pairs: list[PairSpec], say: Callable[[str], None]) -> None
 
 def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str], total: int,
                         progress: bool | None, statuses: dict[int, dict[str, Any]],
-                        errors: dict[int, str], since: float,
+                        errors: dict[int, str], fmt: str, shard_size: int, since: float,
                         watch: Callable[[], None] | None = None) -> None:
     from tqdm import tqdm
 
     n_failed = 0
     with tqdm(total=total, unit="pair", desc="pairs", disable=None if progress is None else not progress,
               file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
-        bar.update(len(complete_pairs(out, ids)))
+        bar.update(len(complete_pairs(out, ids, fmt, shard_size)))
         waiting = set(futures)
         while waiting:
             finished, waiting = cf.wait(waiting, timeout=0.5, return_when=cf.FIRST_COMPLETED)
@@ -737,7 +776,7 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                     with contextlib.suppress(OSError, ValueError):
                         if sp.stat().st_mtime >= since:
                             statuses[i] = json.loads(sp.read_text())
-            done = len(complete_pairs(out, ids)) + n_failed
+            done = len(complete_pairs(out, ids, fmt, shard_size)) + n_failed
             bar.update(max(0, done - bar.n))
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)
@@ -755,7 +794,8 @@ def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size:
         with contextlib.suppress(Exception):
             old = pd.read_csv(old_path).set_index("pair_id").to_dict("index")
     records = {r["pair_id"]: r for st in statuses.values() for r in st["pairs"]}
-    complete = complete_pairs(out, {p.pair_id for p in pairs})
+    fmt = config.output.format
+    complete = complete_pairs(out, {p.pair_id for p in pairs}, fmt, shard_size)
     axes = list(dict.fromkeys([*config.grid, "kappa", "concentration", "mu", "outside_mid_ratio"]))
     rows = []
     for spec in pairs:
@@ -781,13 +821,22 @@ def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size:
             "pair_id": pid, **{a: getattr(spec.params, a) for a in axes}, "seed": spec.seed,
             "replicate": spec.replicate, "status": status,
             "wall_time_s": None if wall is None or pd.isna(wall) else round(float(wall), 4),
-            "shard": shard, "passive_run_dir": f"passive/runs/{spec.params.run_id('passive')}",
-            "active_run_dir": f"active/runs/{spec.params.run_id('active')}",
-            "pair_row": f"aggregate/pairs/{pid}.csv",
+            "shard": shard, **(_store_paths(shard) if fmt == "parquet" else {
+                "passive_run_dir": f"passive/runs/{spec.params.run_id('passive')}",
+                "active_run_dir": f"active/runs/{spec.params.run_id('active')}",
+                "pair_row": f"aggregate/pairs/{pid}.csv"}),
             "executed_notebook": str(nb.relative_to(out)) if nb.exists() else "",
             "error": error,
         })
     return pd.DataFrame(rows)
+
+
+def _store_paths(shard: int) -> dict[str, str]:
+    """Registry paths of a pair in the Parquet store: its runs' rows and its comparison row are
+    in the shard's parts (``tables/<table>/part-XXXXX.parquet``)."""
+    part = store.part_name(shard)
+    return {"passive_run_dir": f"tables/*/{part}", "active_run_dir": f"tables/*/{part}",
+            "pair_row": f"tables/{store.PAIRS}/{part}"}
 
 
 # --- manifest and small helpers -------------------------------------------------------------------
@@ -797,7 +846,7 @@ def _manifest(config: SweepConfig, out: Path, *, engine: str, workers: int, sche
         "sweep": config.name, "package": "bilancio-lite", "package_version": __version__,
         "git": _git_info(), "python": sys.version.split()[0], "platform": platform.platform(),
         "libraries": installed_versions(), "config_hash": config.config_hash(), "n_pairs": config.n_pairs,
-        "shard_size": config.output.shard_size, "engine": engine,
+        "shard_size": config.output.shard_size, "format": config.output.format, "engine": engine,
         "executor": {"scheduler": scheduler} if scheduler else {"workers": workers},
         "command": argv if argv is not None else None,
         "pid": os.getpid(), "host": platform.node(),
@@ -860,7 +909,8 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
     config = load_sweep_config(sweep_file)
     out = Path(out_dir).resolve() if out_dir else REPO / "outputs" / config.name
     ids = {p.pair_id for p in config.pairs()}
-    if (out / "aggregate" / "comparison.csv").exists() and complete_pairs(out, ids) == ids:
+    if ((out / "aggregate" / "comparison.csv").exists()
+            and complete_pairs(out, ids, config.output.format, config.output.shard_size) == ids):
         check_out_dir(config, out)
         return out
     # another process (e.g. a second notebook under nbval) may be building it: wait for it
@@ -899,6 +949,10 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
                    help="papermill: run notebooks/00_run_shard.ipynb per shard and keep it under executed/; "
                         "inline: call the same function directly [default: papermill]")
     p.add_argument("--replicates", type=int, metavar="R", help="override the file's replicates")
+    p.add_argument("--format", choices=("parquet", "csv"),
+                   help="parquet: tables/<table>/ Parquet parts, one per shard; csv: per-run CSV "
+                        "folders (bilancio-lite export makes them from parquet) [default: the file's "
+                        "output.format, parquet unless it says otherwise]")
     p.add_argument("--force", action="store_true",
                    help="clear the output folder first and start over (needed when it holds a sweep "
                         "made with another configuration)")
@@ -913,7 +967,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise UsageError(f"--workers must be >= 0, got {args.workers}")
     try:
-        config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size)
+        config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size,
+                                   format=args.format)
     except SweepConfigError as e:
         raise UsageError(str(e).replace("\n", "\nerror: ")) from None
     res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
@@ -928,3 +983,4 @@ EXTRA_COMMANDS["sweep"] = (configure_sweep, cmd_sweep)
 from .report import cmd_report, configure_report  # noqa: E402  (registers `report` next to `sweep`)
 
 EXTRA_COMMANDS["report"] = (configure_report, cmd_report)
+EXTRA_COMMANDS["export"] = (store.configure_export, store.cmd_export)

@@ -28,7 +28,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -67,6 +67,9 @@ class OutputOptions(BaseModel):
                           "(header-only files), or a list of cell selectors such as [{kappa: 0.5, mu: 0}]")
     shard_size: int = Field(32, ge=1, le=100_000, strict=True,
                             description="pairs per shard (one notebook run per shard)")
+    format: Literal["parquet", "csv"] = Field(
+        "parquet", description="parquet: tables/<table>/ Parquet parts, one per shard (issue 10); "
+                               "csv: per-run CSV folders {passive,active}/runs/<run_id>/*.csv")
 
 
 class SweepConfig(BaseModel):
@@ -89,7 +92,7 @@ class SweepConfig(BaseModel):
                   **overrides: Any) -> "SweepConfig":
         """Validate a parsed sweep file; fill every default (resolved `model`, normalised grid values).
 
-        `overrides` (``replicates``, ``shard_size``) replace the file's values before validation.
+        `overrides` (``replicates``, ``shard_size``, ``format``) replace the file's values before validation.
         """
         if data is None:
             data = {}
@@ -101,9 +104,9 @@ class SweepConfig(BaseModel):
         for key, value in overrides.items():
             if value is None:
                 continue
-            if key == "shard_size":
+            if key in ("shard_size", "format"):
                 out = data.get("output") if isinstance(data.get("output"), dict) else {}
-                data["output"] = {**out, "shard_size": value}
+                data["output"] = {**out, key: value}
             else:
                 data[key] = value
         try:
@@ -150,6 +153,8 @@ class SweepConfig(BaseModel):
         ident = {"model": d["model"], "grid": {k: d["grid"][k] for k in sorted(d["grid"])},
                  "replicates": d["replicates"], "base_seed": d["base_seed"],
                  "detailed_logging": d["output"]["detailed_logging"]}
+        if d["output"]["format"] != "parquet":  # (parquet, the default, keeps the hash it had)
+            ident["format"] = d["output"]["format"]
         text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -18,6 +18,9 @@ PLAN024 = REPO / "params" / "plan024.yaml"
 
 
 def smoke_config(**overrides):
+    """The smoke sweep in the per-run CSV layout (the tests of that layout; the Parquet store,
+    the default, is tested in test_store.py)."""
+    overrides.setdefault("format", "csv")
     return load_sweep_config(SMOKE, **overrides)
 
 

@@ -75,7 +75,7 @@ def test_a_failing_pair_is_recorded_and_never_aborts(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(sweep, "simulate_pair", flaky)
     out = tmp_path / "smoke"
-    code = main(["sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out)])
+    code = main(["sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out)])
     assert code == 1
     stdout = capsys.readouterr().out
     assert f"failed: {bad}: RuntimeError: injected failure" in stdout
@@ -115,7 +115,7 @@ def test_other_configuration_is_refused_unless_force(smoke_ref, tmp_path, capsys
     shutil.copytree(smoke_ref, out)
     with pytest.raises(ConfigMismatchError, match="different configuration"):
         sweep.run_sweep(smoke_config(replicates=2), out, engine="inline", workers=0, log=None)
-    args = ["sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out)]
+    args = ["sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out)]
     assert main(args + ["--replicates", "2"]) == 2
     err = capsys.readouterr().err
     assert "error: " in err and "replicates: 1 -> 2" in err and "--force" in err
@@ -136,9 +136,10 @@ def test_non_sweep_folder_is_refused_even_with_force(tmp_path):
 def test_shard_job_validates_its_parameters(smoke_ref):
     with pytest.raises(Exception, match="extra"):
         ShardParams(sweep_file=str(SMOKE), shard_idx=1)
+    sweep_file = str(smoke_ref / "sweep.yaml")  # the smoke sweep in the CSV layout
     with pytest.raises(ValueError, match="shard_index 2 is out of range: sweep 'smoke' has 2 shard"):
-        shard_job(str(SMOKE), 2, str(smoke_ref), 8)
-    job = shard_job(str(SMOKE), 1, str(smoke_ref), 8)
+        shard_job(sweep_file, 2, str(smoke_ref), 8)
+    job = shard_job(sweep_file, 1, str(smoke_ref), 8)
     assert [p.index for p in job.pairs] == list(range(8, 16))
     status = sweep.run_shard(job)  # everything is complete: all skipped, nothing rewritten
     assert {r["status"] for r in status["pairs"]} == {"skipped"}

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def test_killed_sweep_resumes_to_identical_files(smoke_ref, tmp_path):
     out = tmp_path / "smoke"
-    cmd = [sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--engine", "inline",
+    cmd = [sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--format", "csv", "--engine", "inline",
            "--workers", "1", "--shard-size", "4", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # its own process group: the worker dies with it
@@ -41,7 +41,7 @@ def test_killed_sweep_resumes_to_identical_files(smoke_ref, tmp_path):
     assert not (out / "aggregate" / "comparison.csv").exists()
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
 
-    done = cli("sweep", str(SMOKE), "--engine", "inline", "--workers", "1", "--out", str(out))
+    done = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "1", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert f"resuming: {n_before} of 16 pairs already complete, skipping them" in done.stdout
     assert (out / "aggregate" / "comparison.csv").read_bytes() == \
@@ -71,7 +71,7 @@ def check_papermill_outputs(out, stderr: str) -> None:
 
 def test_papermill_engine_matches_inline(smoke_ref, tmp_path):
     out = tmp_path / "smoke_pm"
-    done = cli("sweep", str(SMOKE), "--engine", "papermill", "--workers", "2", "--out", str(out))
+    done = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "papermill", "--workers", "2", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == ""  # no progress bar off a terminal, no kernel warnings
     assert "16 pairs: 16 ok, 0 failed, 0 skipped" in done.stdout

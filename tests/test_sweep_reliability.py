@@ -71,7 +71,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def start_sweep(out: Path, *extra: str, engine: str = "papermill") -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--engine", engine,
+    cmd = [sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--format", "csv", "--engine", engine,
            "--workers", "2", "--shard-size", "1", "--out", str(out), *extra]
     # its own process group, like a shell job: SIGINT to the group is what Ctrl-C sends
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -130,7 +130,7 @@ def test_killed_papermill_sweep_leaves_nothing_running_and_resumes(how, smoke_re
     n_before = len(list(rows.glob("*.csv")))
     assert 1 <= n_before < 16
 
-    done = cli("sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out))
+    done = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out))
     assert done.returncode == 0, done.stderr
     m = re.search(r"the previous run into \S+ \(pid (\d+)(?: on \S+)?, started (\S+)\) was interrupted", done.stdout)
     assert m and int(m.group(1)) == proc.pid, done.stdout
@@ -153,7 +153,7 @@ def test_second_sweep_into_a_busy_folder_is_refused_at_once(tmp_path):
         started = json.loads((out / LOCK_NAME).read_text())["started"]
         before = snapshot(out)
         t0 = time.monotonic()
-        r = cli("sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out))
+        r = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out))
         took = time.monotonic() - t0
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()
@@ -166,7 +166,7 @@ def test_second_sweep_into_a_busy_folder_is_refused_at_once(tmp_path):
         holder.kill()
         holder.wait()
         assert lock_state(out) == ("stale", json.loads((out / LOCK_NAME).read_text()))
-        r = cli("sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--out", str(out))
+        r = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out))
         assert r.returncode == 0, r.stderr
         assert (f"the previous run into {out} (pid {holder.pid}, started {started}) was interrupted "
                 f"(killed); resuming") in r.stdout
@@ -196,16 +196,17 @@ def test_a_shard_whose_sweep_is_gone_writes_nothing(tmp_path, monkeypatch):
     with pytest.raises(sweep.SweepGoneError, match="stopping without writing"):
         sweep.shard_task_inline(str(SMOKE), 0, str(tmp_path), 8)
     assert not (tmp_path / "aggregate").exists() and not (tmp_path / "status").exists()
+    assert not (tmp_path / "tables").exists()
     with SweepLock(tmp_path).acquire():     # held: the shard runs
         assert Path(sweep.shard_task_inline(str(SMOKE), 0, str(tmp_path), 8)).is_file()
-    assert len(list((tmp_path / "aggregate" / "pairs").glob("*.csv"))) == 8
+    assert len(list((tmp_path / "tables").glob("*/part-00000.parquet"))) == 6  # one per table kind
 
 
 # --- Dask -------------------------------------------------------------------------------------
 def test_unreachable_scheduler_is_a_clear_error_within_the_timeout(tmp_path):
     out = tmp_path / "smoke"
     t0 = time.monotonic()
-    r = cli("sweep", str(SMOKE), "--scheduler", "tcp://127.0.0.1:1", "--dask-timeout", str(DASK_TIMEOUT_S),
+    r = cli("sweep", str(SMOKE), "--format", "csv", "--scheduler", "tcp://127.0.0.1:1", "--dask-timeout", str(DASK_TIMEOUT_S),
             "--out", str(out))
     took = time.monotonic() - t0
     print(f"unreachable scheduler: error after {took:.2f} s (timeout {DASK_TIMEOUT_S} s)")
@@ -277,7 +278,7 @@ def test_lost_dask_worker_ends_the_sweep_with_a_message(tmp_path):
             assert worker.poll() is None and time.monotonic() < deadline, "the Dask worker did not start"
             time.sleep(0.1)
         out = tmp_path / "smoke"
-        proc = subprocess.Popen([sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--engine", "inline",
+        proc = subprocess.Popen([sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--format", "csv", "--engine", "inline",
                                  "--shard-size", "1", "--scheduler", address, "--dask-timeout", str(DASK_TIMEOUT_S),
                                  "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

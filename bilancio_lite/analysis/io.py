@@ -1,4 +1,8 @@
-"""Reading a finished sweep's CSVs and writing the §8.6 aggregate tables.
+"""Reading a finished sweep's tables and writing the §8.6 aggregate tables.
+
+A sweep written with ``output.format: parquet`` (the default) keeps its per-run tables in
+``<sweep>/tables/<table>/`` (read through :mod:`bilancio_lite.store`); one written with
+``output.format: csv`` keeps them as below.
 
 Layout (conventions, "Outputs"; spec §8): ``<sweep>/{passive,active}/runs/<run_id>/<name>.csv`` for
 the per-run files of §8.1–§8.4 and ``<sweep>/aggregate/comparison.csv`` for §8.5. The per-run files
@@ -64,6 +68,10 @@ class SweepData:
 
     def _run_table(self, key: str) -> pd.DataFrame:
         name = RUN_FILES[key]
+        if (self.sweep_dir / "tables" / name).is_dir():  # the Parquet store (issue 10)
+            from ..store import Sweep
+
+            return Sweep(self.sweep_dir).table(name)
         paths = []
         for regime in ("passive", "active"):
             found = (self.sweep_dir / regime / "runs").glob(f"*/{name}.csv")

@@ -1,0 +1,610 @@
+"""The columnar sweep store (issue 10): Parquet parts per shard, integrity records, export, loading.
+
+With ``output.format: parquet`` (the default) a sweep writes every table kind as a Parquet dataset::
+
+    <sweep>/tables/<table>/part-XXXXX.parquet     one part per shard (zstd), XXXXX = shard index
+
+for the five per-run tables of §8 (``trades``, ``repayment_events``, ``inventory_timeseries``,
+``system_state_timeseries``, ``traders``) and ``pairs`` (the comparison rows of §8.5). Columns and
+types are exactly those of the §8 CSV contract (:mod:`bilancio_lite.schema`); the identity columns
+are dictionary-encoded on disk (Parquet's encoding; they read back as plain columns). Inside a
+part the runs are in ``run_id`` order, each run's rows in the order the engine wrote them, and a
+run never straddles a row group boundary needlessly: row groups are small enough that a filter
+on ``run_id`` (or a parameter) reads only a few of them.
+
+Integrity: the shard's status file (``status/shard_XXXX.json``, written last, atomically) records
+for each part its row count, byte size and sha256. A rerun verifies every recorded part and
+recomputes only the shards whose parts are missing or damaged (:func:`verify_store`).
+
+``output.format: csv`` keeps the per-run CSV folders (``{passive,active}/runs/<run_id>/*.csv``);
+:func:`export_csv` (``bilancio-lite export``) writes the same files, byte for byte, from the store.
+:func:`load_sweep` reads either format lazily; :meth:`Sweep.sql` queries every table with DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from . import schema
+from .logs import _ARROW_TYPE, _CSV_OPTIONS, arrow_schema, comparison_frame
+
+FORMATS = ("parquet", "csv")
+RUN_TABLES: tuple[str, ...] = tuple(schema.FILES)
+PAIRS = "pairs"                      #: the table of comparison rows (§8.5), one per pair
+TABLES: tuple[str, ...] = (*RUN_TABLES, PAIRS)
+#: Short names used by the analysis layer (``SweepData.repayments`` …) -> table names.
+ALIASES = {"repayments": "repayment_events", "inventory": "inventory_timeseries",
+           "system_state": "system_state_timeseries", "comparison": PAIRS}
+#: Rows per row group: small enough that one run's rows are a few row groups, large enough for
+#: good compression (measured on plan024: see benchmarks/bench_store.py).
+ROW_GROUP_ROWS = 16_384
+_COMPRESSION = "zstd"
+_ZSTD_LEVEL = 3
+
+
+# --- schemas --------------------------------------------------------------------------------------
+def table_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a table (the same types as the §8 CSV contract)."""
+    if table == PAIRS:
+        return pa.schema([(n, _ARROW_TYPE[d]) for n, d in schema.dtypes("comparison").items()])
+    return arrow_schema(table)
+
+
+def _identity_columns(table: str) -> list[str]:
+    if table == PAIRS:
+        return ["passive_run_id", "active_run_id", *[c for c in ("seed", "kappa", "concentration", "mu",
+                "monotonicity", "outside_mid_ratio", "n_traders") if c in schema.columns("comparison")]]
+    return schema.identity_names(table)
+
+
+def pairs_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Comparison rows (dicts, as the engine makes them) as an Arrow table in schema order."""
+    df = comparison_frame(list(rows))
+    sch = table_schema(PAIRS)
+    arrays = []
+    for f in sch:
+        col = df[f.name]
+        if f.type == pa.string():
+            values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in col]
+            arrays.append(pa.array(values, type=f.type))
+        else:
+            arrays.append(pa.array(col.to_numpy(dtype=object, na_value=None), type=f.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=sch)
+
+
+# --- writing parts --------------------------------------------------------------------------------
+def part_name(shard_index: int) -> str:
+    return f"part-{shard_index:05d}.parquet"
+
+
+def part_path(out_dir: str | os.PathLike, table: str, shard_index: int) -> Path:
+    return Path(out_dir) / "tables" / table / part_name(shard_index)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_part(table: pa.Table, path: Path) -> dict[str, Any]:
+    """Write one Parquet part atomically (temporary file, then rename); return its record
+    (file relative to the sweep's ``tables/`` folder, rows, bytes, sha256)."""
+    from .procs import new_file_mode
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    name = path.parent.name
+    try:
+        pq.write_table(table, tmp, compression=_COMPRESSION, compression_level=_ZSTD_LEVEL,
+                       use_dictionary=_identity_columns(name) if name in TABLES else True,
+                       row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+        os.chmod(tmp, new_file_mode())
+        record = {"file": f"{name}/{path.name}", "rows": table.num_rows,
+                  "bytes": tmp.stat().st_size, "sha256": sha256_file(tmp)}
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return record
+
+
+class ShardWriter:
+    """Collects a shard's runs as Arrow tables and writes one part per table kind at the end."""
+
+    def __init__(self, out_dir: str | os.PathLike, shard_index: int) -> None:
+        self.out = Path(out_dir)
+        self.shard_index = shard_index
+        self.runs: dict[str, list[tuple[str, pa.Table]]] = {t: [] for t in RUN_TABLES}
+        self.pair_rows: list[dict[str, Any]] = []
+
+    def add_pair(self, pair: Any) -> None:
+        """Keep the pair's tables (both regimes) and its comparison row (nothing written yet)."""
+        tables = {}
+        for run in (pair.passive, pair.active):
+            for t in RUN_TABLES:
+                tables.setdefault(t, []).append((run.run_id, run.tables.arrow(t)))
+        for t in RUN_TABLES:  # all of the pair's tables, or none of them
+            self.runs[t] += tables[t]
+        self.pair_rows.append(pair.comparison)
+
+    def write(self) -> dict[str, dict[str, Any]]:
+        """Write the parts (runs in run_id order); return {table: record}."""
+        records = {}
+        for t in RUN_TABLES:
+            items = sorted(self.runs[t], key=lambda x: x[0])
+            sch = table_schema(t)
+            table = (pa.concat_tables([tb for _, tb in items]).combine_chunks() if items
+                     else sch.empty_table())
+            records[t] = write_part(table.cast(sch), part_path(self.out, t, self.shard_index))
+        records[PAIRS] = write_part(pairs_arrow(self.pair_rows), part_path(self.out, PAIRS, self.shard_index))
+        return records
+
+
+# --- integrity ------------------------------------------------------------------------------------
+def _status_files(out: Path) -> list[Path]:
+    folder = out / "status"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("shard_*.json") if not p.name.startswith("."))
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def check_part(out: Path, record: dict[str, Any], *, full: bool = True) -> str:
+    """'' if the part matches its record, else what is wrong (missing, size, checksum)."""
+    path = out / "tables" / record["file"]
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return f"{record['file']} is missing"
+    if size != record["bytes"]:
+        return f"{record['file']} has {size} bytes, {record['bytes']} recorded"
+    if full and sha256_file(path) != record["sha256"]:
+        return f"{record['file']} does not match its recorded sha256"
+    return ""
+
+
+def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
+                 remove_bad: bool = False) -> tuple[set[str], list[str]]:
+    """Check every shard's recorded parts; return (complete pair ids, one line per problem).
+
+    A shard counts only if its status file records parts written with ``shard_size``, none of its
+    pairs failed, and every part is present with the recorded size (and sha256, if ``full``).
+    ``remove_bad`` deletes the status file and parts of a damaged shard so that it is recomputed.
+    """
+    out = Path(out)
+    complete: set[str] = set()
+    problems: list[str] = []
+    for sp in _status_files(out):
+        st = read_status(sp)
+        if st is None:
+            problems.append(f"{sp.name} is unreadable")
+            if remove_bad:
+                sp.unlink(missing_ok=True)
+            continue
+        parts = st.get("parts")
+        if not parts:
+            continue  # a csv-format status, or a shard that wrote nothing
+        idx = st["shard_index"]
+        bad = ""
+        if st.get("shard_size") != shard_size:
+            bad = f"its parts were cut with shard size {st.get('shard_size')}, not {shard_size}"
+        else:
+            for t in TABLES:
+                rec = parts.get(t)
+                bad = f"no {t} part recorded" if rec is None else check_part(out, rec, full=full)
+                if bad:
+                    break
+        if bad:
+            problems.append(f"shard {idx}: {bad}")
+            if remove_bad:
+                sp.unlink(missing_ok=True)
+                for t in TABLES:
+                    part_path(out, t, idx).unlink(missing_ok=True)
+            continue
+        if all(r["status"] in ("ok", "skipped") for r in st["pairs"]):  # else: rerun the shard
+            complete |= {r["pair_id"] for r in st["pairs"]}
+    return complete, problems
+
+
+def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int) -> dict[str, Any] | None:
+    """The shard's status if it recorded parts of this shard size, no pair failed, and every part
+    has its recorded size (the sweep verifies sha256 before it starts: :func:`verify_store`)."""
+    out = Path(out)
+    st = read_status(out / "status" / f"shard_{shard_index:04d}.json")
+    if not st or not st.get("parts") or st.get("shard_size") != shard_size:
+        return None
+    if any(r["status"] not in ("ok", "skipped") for r in st["pairs"]):
+        return None
+    if any(t not in st["parts"] or check_part(out, st["parts"][t], full=False) for t in TABLES):
+        return None
+    return st
+
+
+def shard_parts(out: Path) -> dict[int, dict[str, Any]]:
+    """{shard index: status} of the shards that recorded parts (no verification)."""
+    found = {}
+    for sp in _status_files(out):
+        st = read_status(sp)
+        if st and st.get("parts"):
+            found[st["shard_index"]] = st
+    return found
+
+
+def read_pairs_parquet(out: str | os.PathLike, pair_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Comparison rows from ``tables/pairs`` (all, or these pair ids), sorted like comparison.csv."""
+    out = Path(out)
+    files = sorted((out / "tables" / PAIRS).glob("part-*.parquet"))
+    if not files:
+        return comparison_frame([])
+    table = pads.dataset([str(f) for f in files], format="parquet", schema=table_schema(PAIRS)).to_table()
+    df = table.to_pandas()
+    if pair_ids is not None:
+        wanted = {f"active_{p}" for p in pair_ids}
+        df = df[df["active_run_id"].isin(wanted)]
+    return comparison_frame(df.to_dict("records"))
+
+
+# --- loading --------------------------------------------------------------------------------------
+def detect_format(sweep_dir: Path) -> str:
+    if (sweep_dir / "tables").is_dir():
+        return "parquet"
+    return "csv"
+
+
+class Sweep:
+    """A sweep folder opened for reading (either format); every table is read on first access.
+
+    ``trades``, ``repayment_events``, ``inventory_timeseries``, ``system_state_timeseries``,
+    ``traders`` and ``comparison`` are DataFrames over the selected runs (all runs unless
+    :meth:`filter` narrowed them); ``run(run_id)`` returns one run's tables; ``sql(query)`` runs a
+    DuckDB query over every table in place.
+    """
+
+    def __init__(self, sweep_dir: str | os.PathLike, *, run_ids: frozenset[str] | None = None) -> None:
+        self.path = Path(sweep_dir)
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"sweep folder not found: {self.path}")
+        self.format = detect_format(self.path)
+        self._run_ids = run_ids
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def __repr__(self) -> str:
+        n = "all" if self._run_ids is None else len(self._run_ids)
+        return f"Sweep({str(self.path)!r}, format={self.format!r}, runs={n})"
+
+    # --- selection -----------------------------------------------------------------------------
+    @cached_property
+    def _all_pairs(self) -> pd.DataFrame:
+        path = self.path / "aggregate" / "comparison.csv"
+        if path.is_file():
+            from .analysis.io import _coerce, _read_csv
+
+            return _coerce(_read_csv(path), "comparison")
+        if self.format == "parquet":
+            return read_pairs_parquet(self.path)
+        raise FileNotFoundError(f"comparison table not found: {path}")
+
+    def filter(self, run_id: str | Iterable[str] | None = None, regime: str | Iterable[str] | None = None,
+               **params: Any) -> "Sweep":
+        """A view on fewer runs: ``run_id`` (ids or glob patterns), ``regime`` ('passive'/'active')
+        and any parameter column of comparison.csv (``kappa=0.5``, ``mu=[0, 1]``, ``seed=42`` …).
+        Only the files (Parquet: parts and row groups) holding these runs are read."""
+        pairs = self._all_pairs
+        mask = pd.Series(True, index=pairs.index)
+        for name, value in params.items():
+            if name not in pairs.columns:
+                raise KeyError(f"filter {name}: not a column of comparison.csv")
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            mask &= pairs[name].isin(values)
+        sel = pairs[mask]
+        regimes = [regime] if isinstance(regime, str) else list(regime) if regime is not None else ["passive", "active"]
+        bad = set(regimes) - {"passive", "active"}
+        if bad:
+            raise ValueError(f"filter regime: must be 'passive' or 'active', got {sorted(bad)}")
+        ids = {rid for r in regimes for rid in sel[f"{r}_run_id"]}
+        if run_id is not None:
+            pats = [run_id] if isinstance(run_id, str) else list(run_id)
+            ids = {i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in pats)}
+        if self._run_ids is not None:
+            ids &= self._run_ids
+        return Sweep(self.path, run_ids=frozenset(ids))
+
+    @property
+    def run_ids(self) -> list[str]:
+        """The selected runs' ids (sorted)."""
+        if self._run_ids is not None:
+            return sorted(self._run_ids)
+        p = self._all_pairs
+        return sorted([*p["passive_run_id"], *p["active_run_id"]])
+
+    def run(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """One run's five tables."""
+        one = self.filter(run_id=run_id)
+        if not one._run_ids:
+            raise KeyError(f"run {run_id!r} is not in {self.path}")
+        return {t: one.table(t) for t in RUN_TABLES}
+
+    # --- tables ---------------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        name = ALIASES.get(name, name)
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        if name not in self._cache:
+            if name == PAIRS:
+                df = self._all_pairs
+                if self._run_ids is not None:
+                    df = df[df["passive_run_id"].isin(self._run_ids) | df["active_run_id"].isin(self._run_ids)]
+                    df = df.reset_index(drop=True)
+                self._cache[name] = df
+            else:
+                self._cache[name] = _coerce_bools(self.arrow(name).to_pandas(), name)
+        return self._cache[name]
+
+    def arrow(self, name: str) -> pa.Table:
+        """A per-run table as Arrow (the selected runs only)."""
+        name = ALIASES.get(name, name)
+        if self.format == "parquet":
+            return read_parquet_runs(self.path, name, self._run_ids)
+        from .logs import read_run_files
+
+        paths = self._csv_paths(name)
+        if not paths:
+            raise FileNotFoundError(f"no {name}.csv found under {self.path}/{{passive,active}}/runs/*/")
+        return pa.Table.from_pandas(read_run_files(paths, name), preserve_index=False)
+
+    def _csv_paths(self, name: str) -> list[Path]:
+        if self._run_ids is not None:
+            paths = [self.path / rid.split("_", 1)[0] / "runs" / rid / f"{name}.csv"
+                     for rid in sorted(self._run_ids, key=lambda r: (r.startswith("active"), r))]
+            return [p for p in paths if p.exists()]
+        paths: list[Path] = []
+        for regime in ("passive", "active"):
+            found = (self.path / regime / "runs").glob(f"*/{name}.csv")
+            paths += sorted(p for p in found if not p.parent.name.startswith("."))
+        return paths
+
+    trades = property(lambda self: self.table("trades"))
+    repayment_events = property(lambda self: self.table("repayment_events"))
+    inventory_timeseries = property(lambda self: self.table("inventory_timeseries"))
+    system_state_timeseries = property(lambda self: self.table("system_state_timeseries"))
+    traders = property(lambda self: self.table("traders"))
+    comparison = property(lambda self: self.table(PAIRS))
+    repayments = repayment_events
+    inventory = inventory_timeseries
+    system_state = system_state_timeseries
+
+    # --- SQL ------------------------------------------------------------------------------------
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a DuckDB query; every table (trades, repayment_events, inventory_timeseries,
+        system_state_timeseries, traders, comparison, registry) is a view over the files in place."""
+        return self.connect().execute(query).df()
+
+    def connect(self) -> Any:
+        """A DuckDB connection with one view per table (over the Parquet parts or the CSVs)."""
+        import duckdb
+
+        con = duckdb.connect()
+        for t in RUN_TABLES:
+            con.execute(f"CREATE VIEW {t} AS {self._duck_source(t)}")
+        comp = self.path / "aggregate" / "comparison.csv"
+        if comp.is_file():
+            con.execute(f"CREATE VIEW comparison AS SELECT * FROM read_csv({_sql_str(comp)}, "
+                        f"header=true, columns={_duck_columns('comparison')})")
+        elif self.format == "parquet":
+            con.execute(f"CREATE VIEW comparison AS {self._duck_source(PAIRS)}")
+        reg = self.path / "registry.csv"
+        if reg.is_file():
+            con.execute(f"CREATE VIEW registry AS SELECT * FROM read_csv_auto({_sql_str(reg)}, header=true)")
+        return con
+
+    def _duck_source(self, table: str) -> str:
+        where = ""
+        if self._run_ids is not None:
+            ids = ", ".join(_sql_str(r) for r in sorted(self._run_ids)) or "NULL"
+            where = f" WHERE run_id IN ({ids})"
+        if self.format == "parquet":
+            files = sorted((self.path / "tables" / table).glob("part-*.parquet"))
+            lst = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+            return f"SELECT * FROM read_parquet({lst}){where}"
+        paths = self._csv_paths(table)
+        lst = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
+        return (f"SELECT * FROM read_csv({lst}, header=true, columns={_duck_columns(table)}, "
+                f"nullstr='')")
+
+
+_DUCK_TYPE = {"int": "BIGINT", "Int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR"}
+
+
+def _duck_columns(file: str) -> str:
+    items = ", ".join(f"'{n}': '{_DUCK_TYPE[d]}'" for n, d in schema.dtypes(file).items())
+    return "{" + items + "}"
+
+
+def _sql_str(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _coerce_bools(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    from .analysis.io import _coerce
+
+    return _coerce(df, name)
+
+
+def _empty_as_null(table: pa.Table) -> pa.Table:
+    """Empty strings as missing, as the §8 CSVs read them (an empty field is a missing value)."""
+    for i, f in enumerate(table.schema):
+        if f.type == pa.string():
+            col = table.column(i)
+            if pc.any(pc.equal(col, "")).as_py():
+                table = table.set_column(i, f, pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
+    return table
+
+
+def read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None) -> pa.Table:
+    """A per-run table from the store: all parts, or only the parts and row groups holding
+    ``run_ids`` (the shard status files say which part holds which pair). Empty strings read
+    as missing, like the CSVs."""
+    return _empty_as_null(_read_parquet_runs(sweep_dir, table, run_ids))
+
+
+def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None) -> pa.Table:
+    folder = sweep_dir / "tables" / table
+    sch = table_schema(table)
+    if run_ids is None:
+        files = sorted(folder.glob("part-*.parquet"))
+        if not files:
+            raise FileNotFoundError(f"no Parquet parts under {folder}")
+        return pads.dataset([str(f) for f in files], format="parquet", schema=sch).to_table()
+    if not run_ids:
+        return sch.empty_table()
+    pairs = {r.split("_", 1)[1] for r in run_ids}
+    files = []
+    for idx, st in sorted(shard_parts(sweep_dir).items()):
+        if any(rec["pair_id"] in pairs for rec in st["pairs"]):
+            files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
+    if not files:
+        return sch.empty_table()
+    ds = pads.dataset(files, format="parquet", schema=sch)
+    return ds.to_table(filter=pc.field("run_id").isin(pa.array(sorted(run_ids))))
+
+
+def load_sweep(path: str | os.PathLike, **filters: Any) -> Sweep:
+    """Open a sweep folder (Parquet store or per-run CSVs) for reading; nothing is read yet.
+
+    ``filters`` (optional) narrow it at once, as :meth:`Sweep.filter`::
+
+        s = load_sweep("outputs/plan024")
+        s.trades                                   # every run's trades, one DataFrame
+        s.filter(kappa=0.5, regime="active").trades
+        s.sql("select regime, count(*) from trades group by regime")
+    """
+    s = Sweep(path)
+    return s.filter(**filters) if filters else s
+
+
+# --- export ---------------------------------------------------------------------------------------
+def export_csv(sweep_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+               runs: str | Sequence[str] | None = None) -> tuple[Path, int]:
+    """Write the per-run §8 CSV folders ``<out>/{passive,active}/runs/<run_id>/*.csv`` from the
+    store, byte-identical to what ``output.format: csv`` writes; return (out, number of runs).
+
+    Each run folder appears at once (temporary sibling, then rename). ``runs``: run id glob(s).
+    """
+    from .procs import new_file_mode
+
+    src = Path(sweep_dir)
+    if detect_format(src) != "parquet":
+        raise ValueError(f"{src} has no tables/ folder: not a Parquet sweep (its runs are CSVs already)")
+    out = Path(out_dir) if out_dir is not None else src / "export"
+    sweep = Sweep(src)
+    if runs is not None:
+        sweep = sweep.filter(run_id=runs)
+    wanted = sweep._run_ids
+    n = 0
+    for idx, st in sorted(shard_parts(src).items()):
+        shard_runs = {f"{r}_{rec['pair_id']}" for rec in st["pairs"] if rec["status"] in ("ok", "skipped")
+                      for r in ("passive", "active")}
+        if wanted is not None:
+            shard_runs &= wanted
+        if not shard_runs:
+            continue
+        per_table = {}
+        for t in RUN_TABLES:
+            tb = pq.read_table(src / "tables" / st["parts"][t]["file"], schema=table_schema(t))
+            per_table[t] = _split_runs(tb)
+        for rid in sorted(shard_runs):
+            regime = rid.split("_", 1)[0]
+            final = out / regime / "runs" / rid
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.parent / f".tmp-{rid}-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+            try:
+                for t in RUN_TABLES:
+                    part = per_table[t].get(rid)
+                    if part is None:
+                        part = table_schema(t).empty_table()
+                    pa_csv.write_csv(part, str(tmp / f"{t}.csv"), _CSV_OPTIONS)
+                    os.chmod(tmp / f"{t}.csv", new_file_mode())
+                if final.exists():
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            n += 1
+    return out, n
+
+
+def _split_runs(table: pa.Table) -> dict[str, pa.Table]:
+    """{run_id: its rows} for a part whose runs are contiguous."""
+    if table.num_rows == 0:
+        return {}
+    ids = table.column("run_id").to_numpy(zero_copy_only=False)
+    import numpy as np
+
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return {ids[s]: table.slice(s, e - s) for s, e in zip(starts, ends)}
+
+
+def configure_export(p: argparse.ArgumentParser) -> None:
+    """write per-run §8 CSV folders from a sweep's Parquet store (as output.format: csv would)"""
+    p.description = ("Write <out>/{passive,active}/runs/<run_id>/*.csv from the Parquet store of a "
+                     "sweep folder, byte-identical to what output.format: csv writes. Exit status 2 on "
+                     "bad input (nothing written).")
+    p.add_argument("sweep_dir", metavar="SWEEP", help="a sweep folder, e.g. outputs/plan024")
+    p.add_argument("--runs", nargs="+", metavar="GLOB",
+                   help="only runs whose id matches one of these patterns, e.g. 'active_k0.5_*' [default: all]")
+    p.add_argument("--out", metavar="DIR", help="output folder [default: SWEEP/export]")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .cli import EXIT_OK, UsageError
+
+    src = Path(args.sweep_dir)
+    if not src.is_dir():
+        raise UsageError(f"SWEEP: {src} is not a folder")
+    if detect_format(src) != "parquet":
+        raise UsageError(f"SWEEP: {src} has no tables/ folder (not a Parquet sweep; its runs are CSV already)")
+    if args.runs:
+        try:
+            matched = Sweep(src).filter(run_id=args.runs)._run_ids
+        except FileNotFoundError as e:
+            raise UsageError(f"SWEEP: {e}") from None
+        if not matched:
+            raise UsageError(f"--runs: no run of {src} matches {' '.join(args.runs)}")
+    if args.out:
+        from .sweep import check_out_path
+
+        check_out_path(Path(args.out))
+    t0 = time.perf_counter()
+    out, n = export_csv(src, args.out, args.runs)
+    print(f"export: {n} run folder(s) -> {out} ({time.perf_counter() - t0:.1f} s)")
+    return EXIT_OK
