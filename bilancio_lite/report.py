@@ -61,35 +61,77 @@ def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike) -> Pa
     return html_path
 
 
-def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
-               log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
-    """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per notebook."""
+def _report_one(nb: str, sweep: str, html: bool) -> dict[str, Any]:
+    """Execute and render one analysis notebook (a task of :func:`run_report`'s pool)."""
     from .kernels import execute_notebook
+
+    t0 = time.perf_counter()
+    nb_path = Path(nb)
+    out_nb = Path(sweep) / "reports" / nb_path.name
+    res: dict[str, Any] = {"notebook": nb_path.name, "executed": out_nb, "html": None, "error": ""}
+    try:
+        execute_notebook(nb_path, out_nb, {"sweep_dir": sweep})
+    except Exception as e:  # keep going: the other notebooks may still work
+        res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
+    if html and out_nb.exists():
+        res["html"] = render_html(out_nb, out_nb.with_suffix(".html"))
+    res["wall_time"] = time.perf_counter() - t0
+    return res
+
+
+def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
+               log: Callable[[str], None] | None = print, workers: int | None = None) -> list[dict[str, Any]]:
+    """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per
+    notebook, in reading order. The notebooks run in parallel on ``workers`` local processes
+    (default: one per CPU, at most one per notebook; 0 = one after the other in this process)."""
+    import concurrent.futures as cf
 
     say = log or (lambda _m: None)
     sweep = Path(sweep_dir).resolve()
     if not (sweep / "aggregate" / "comparison.csv").is_file():
         raise UsageError(f"{sweep} is not a finished sweep folder (no aggregate/comparison.csv); "
                          f"run `bilancio-lite sweep` first")
-    reports = sweep / "reports"
-    reports.mkdir(exist_ok=True)
-    results = []
-    for nb in notebooks if notebooks is not None else analysis_notebooks():
-        t0 = time.perf_counter()
-        out_nb = reports / nb.name
-        res: dict[str, Any] = {"notebook": nb.name, "executed": out_nb, "html": None, "error": ""}
-        try:
-            execute_notebook(nb, out_nb, {"sweep_dir": str(sweep)})
-        except Exception as e:  # keep going: the other notebooks may still work
-            res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
-        if html and out_nb.exists():
-            res["html"] = render_html(out_nb, out_nb.with_suffix(".html"))
-        res["wall_time"] = time.perf_counter() - t0
-        results.append(res)
-        shown = res["html"] or out_nb
+    (sweep / "reports").mkdir(exist_ok=True)
+    nbs = notebooks if notebooks is not None else analysis_notebooks()
+    if workers is None:
+        from .sweep import default_workers
+
+        workers = default_workers()
+    workers = min(workers, len(nbs))
+    done: dict[str, dict[str, Any]] = {}
+
+    def show(res: dict[str, Any]) -> None:
+        shown = res["html"] or res["executed"]
         state = "FAILED " + res["error"] if res["error"] else "ok"
-        say(f"{nb.name}: {state} ({res['wall_time']:.1f} s) -> {shown}")
-    return results
+        say(f"{res['notebook']}: {state} ({res['wall_time']:.1f} s) -> {shown}")
+
+    if workers <= 1:
+        for nb in nbs:
+            done[nb.name] = _report_one(str(nb), str(sweep), html)
+            show(done[nb.name])
+    else:
+        import multiprocessing as mp
+
+        from .procs import pool_worker_init
+        from .sweep import terminate_pool
+
+        ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                    initializer=pool_worker_init, initargs=(os.getpid(),))
+        try:
+            futures = {ex.submit(_report_one, str(nb), str(sweep), html): nb for nb in nbs}
+            for fut in cf.as_completed(futures):
+                nb = futures[fut]
+                try:
+                    done[nb.name] = fut.result()
+                except Exception as e:  # the worker itself died
+                    done[nb.name] = {"notebook": nb.name, "executed": sweep / "reports" / nb.name,
+                                     "html": None, "error": f"{type(e).__name__}: {e}", "wall_time": 0.0}
+                show(done[nb.name])
+        except BaseException:
+            terminate_pool(ex)
+            raise
+        ex.shutdown(wait=True)
+    return [done[nb.name] for nb in nbs]
 
 
 def configure_report(p: argparse.ArgumentParser) -> None:
@@ -101,6 +143,8 @@ def configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="only these notebooks (file names or NN prefixes, e.g. 01)")
     p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="notebooks rendered in parallel [default: CPUs; 0 or 1 = one at a time]")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -110,7 +154,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         nbs = [n for n in nbs if n.name in wanted or n.stem in wanted or n.name[:2] in wanted]
         if not nbs:
             raise UsageError(f"no analysis notebook matches {' '.join(args.only)} in {NOTEBOOKS}")
-    results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html)
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be >= 0, got {args.workers}")
+    results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers)
     failed = [r for r in results if r["error"]]
     print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
           f"{Path(args.sweep_dir).resolve() / 'reports'}")
@@ -152,6 +198,45 @@ def takeaway_cuts(tables: dict[str, pd.DataFrame]) -> str:
     if not parts:
         return "No pairs to summarise."
     return "Along each axis the mean trading effect is largest at " + ", ".join(parts) + "."
+
+
+def replicate_count(comparison: pd.DataFrame) -> int:
+    """R, the number of replicates of the sweep (distinct seeds per grid cell)."""
+    from .analysis.replicates import replicate_count as count
+
+    return count(comparison)
+
+
+def overview_ci_tables(comparison: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every overview cut with the mean trading effect, its percentile-bootstrap 95% CI and the
+    Wilcoxon signed-rank p-value over the cut's pairs (all replicates); keys are
+    ``<cut table>_ci`` (shown by 01_sweep_overview when R > 1)."""
+    from .analysis.replicates import paired_effect_by_slice
+
+    return {f"{name}_ci": paired_effect_by_slice(comparison, by) for by, name in OVERVIEW_CUTS.items()}
+
+
+def takeaway_ci(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> str:
+    """How many slices of the cuts have a CI that excludes zero and p < alpha, and which do not."""
+    short = {"outside_mid_ratio": "rho", "concentration": "c"}
+    n = sig = 0
+    weak = []
+    for by, name in OVERVIEW_CUTS.items():
+        t = tables.get(f"{name}_ci")
+        if t is None or t.empty:
+            continue
+        for row in t.itertuples(index=False):
+            d = row._asdict()
+            n += 1
+            ok = (d["ci_low"] > 0 or d["ci_high"] < 0) and d["p_value"] < alpha
+            sig += bool(ok)
+            if not ok:
+                v = d[by]
+                weak.append(f"{short.get(by, by)}={v:g}" if isinstance(v, float) else f"{short.get(by, by)}={v}")
+    if not n:
+        return "No pairs to summarise."
+    tail = f"; not significant: {', '.join(weak[:8])}{' …' if len(weak) > 8 else ''}" if weak else ""
+    return (f"{sig} of {n} slices have a 95% CI that excludes zero and a signed-rank p < {alpha:g}{tail}.")
 
 
 def effect_heatmap_table(comparison: pd.DataFrame) -> pd.DataFrame:

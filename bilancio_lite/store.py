@@ -346,8 +346,14 @@ class Sweep:
 
     def run(self, run_id: str) -> dict[str, pd.DataFrame]:
         """One run's five tables."""
-        one = self.filter(run_id=run_id)
-        if not one._run_ids:
+        if self._run_ids is not None and run_id not in self._run_ids or "*" in run_id:
+            raise KeyError(f"run {run_id!r} is not selected in {self!r}")
+        one = Sweep(self.path, run_ids=frozenset([run_id]))
+        one.__dict__["_parts"] = self._parts if self.format == "parquet" else {}
+        if self.format == "csv" and not (self.path / run_id.split("_", 1)[0] / "runs" / run_id).is_dir():
+            raise KeyError(f"run {run_id!r} is not in {self.path}")
+        if self.format == "parquet" and not any(
+                rec["pair_id"] == run_id.split("_", 1)[-1] for st in self._parts.values() for rec in st["pairs"]):
             raise KeyError(f"run {run_id!r} is not in {self.path}")
         return {t: one.table(t) for t in RUN_TABLES}
 
@@ -364,14 +370,14 @@ class Sweep:
                     df = df.reset_index(drop=True)
                 self._cache[name] = df
             else:
-                self._cache[name] = _coerce_bools(self.arrow(name).to_pandas(), name)
+                self._cache[name] = _coerce_bools(self.arrow(name).to_pandas(split_blocks=True), name)
         return self._cache[name]
 
     def arrow(self, name: str) -> pa.Table:
         """A per-run table as Arrow (the selected runs only)."""
         name = ALIASES.get(name, name)
         if self.format == "parquet":
-            return read_parquet_runs(self.path, name, self._run_ids)
+            return read_parquet_runs(self.path, name, self._run_ids, self._parts)
         from .logs import read_run_files
 
         paths = self._csv_paths(name)
@@ -399,6 +405,10 @@ class Sweep:
     repayments = repayment_events
     inventory = inventory_timeseries
     system_state = system_state_timeseries
+
+    @cached_property
+    def _parts(self) -> dict[int, dict[str, Any]]:
+        return shard_parts(self.path)
 
     # --- SQL ------------------------------------------------------------------------------------
     def sql(self, query: str) -> pd.DataFrame:
@@ -467,32 +477,34 @@ def _empty_as_null(table: pa.Table) -> pa.Table:
     return table
 
 
-def read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None) -> pa.Table:
+def read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None,
+                      parts: dict[int, dict[str, Any]] | None = None) -> pa.Table:
     """A per-run table from the store: all parts, or only the parts and row groups holding
     ``run_ids`` (the shard status files say which part holds which pair). Empty strings read
     as missing, like the CSVs."""
-    return _empty_as_null(_read_parquet_runs(sweep_dir, table, run_ids))
+    return _empty_as_null(_read_parquet_runs(sweep_dir, table, run_ids, parts))
 
 
-def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None) -> pa.Table:
+def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None,
+                       parts: dict[int, dict[str, Any]] | None = None) -> pa.Table:
     folder = sweep_dir / "tables" / table
     sch = table_schema(table)
     if run_ids is None:
         files = sorted(folder.glob("part-*.parquet"))
         if not files:
             raise FileNotFoundError(f"no Parquet parts under {folder}")
-        return pads.dataset([str(f) for f in files], format="parquet", schema=sch).to_table()
+        return pq.read_table([str(f) for f in files], schema=sch)
     if not run_ids:
         return sch.empty_table()
     pairs = {r.split("_", 1)[1] for r in run_ids}
     files = []
-    for idx, st in sorted(shard_parts(sweep_dir).items()):
+    for idx, st in sorted((parts if parts is not None else shard_parts(sweep_dir)).items()):
         if any(rec["pair_id"] in pairs for rec in st["pairs"]):
             files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
     if not files:
         return sch.empty_table()
-    ds = pads.dataset(files, format="parquet", schema=sch)
-    return ds.to_table(filter=pc.field("run_id").isin(pa.array(sorted(run_ids))))
+    # row-group statistics on run_id (runs are contiguous, in run_id order) skip the other runs
+    return pq.read_table(files, schema=sch, filters=pc.field("run_id").isin(pa.array(sorted(run_ids))))
 
 
 def load_sweep(path: str | os.PathLike, **filters: Any) -> Sweep:

@@ -12,10 +12,13 @@ Output folder (``outputs/<name>`` by default)::
     sweep.yaml        the resolved sweep file (every default filled in)
     manifest.json     versions, git commit, config hash, start/end, status
     registry.csv      one row per pair: parameters, status (ok/failed/skipped), wall time, paths, error
-    passive/runs/<run_id>/*.csv, active/runs/<run_id>/*.csv
-    aggregate/pairs/<pair_id>.csv   one comparison row per pair; its existence marks the pair complete
-    aggregate/comparison.csv        all rows, sorted
-    status/shard_XXXX.json          per-pair outcome of each shard, read by the parent
+    tables/<table>/part-XXXXX.parquet   output.format parquet (default): one part per shard and
+                                    table (bilancio_lite.store); recorded in the shard's status file
+    passive/runs/<run_id>/*.csv, active/runs/<run_id>/*.csv      output.format csv
+    aggregate/pairs/<pair_id>.csv   csv: one comparison row per pair; its existence marks the pair complete
+    aggregate/comparison.csv        all rows, sorted (both formats)
+    status/shard_XXXX.json          per-pair outcome of each shard, read by the parent (parquet:
+                                    and each part's rows, bytes and sha256, verified on resume)
     executed/shard_XXXX.ipynb       executed shard notebooks (papermill engine)
 
 Rerunning into the same folder skips complete pairs; a folder made with another configuration

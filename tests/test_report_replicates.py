@@ -1,0 +1,57 @@
+"""Notebook 01's per-cut confidence tables (R > 1) and the parallel report (issue 10)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bilancio_lite import report
+
+
+def replicated_comparison(R: int = 6) -> pd.DataFrame:
+    """kappa 0.5 cells: effect 0.1 ± noise (clearly positive); kappa 2: zero-mean noise."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for kappa, effect in ((0.5, 0.1), (2.0, 0.0)):
+        for mu in (0.0, 1.0):
+            for r in range(R):
+                e = effect + rng.normal(0, 0.02)
+                rows.append({"kappa": kappa, "concentration": 1.0, "mu": mu, "outside_mid_ratio": 0.8,
+                             "seed": 42 + r, "replicate": r, "trading_effect": e,
+                             "stress_regime": "medium", "delta_passive": 0.5, "delta_active": 0.5 - e})
+    return pd.DataFrame(rows)
+
+
+def test_every_cut_gets_ci_and_signed_rank_p_when_replicated():
+    comp = replicated_comparison()
+    assert report.replicate_count(comp) == 6
+    tables = report.overview_ci_tables(comp)
+    assert sorted(tables) == sorted(f"{n}_ci" for n in report.OVERVIEW_CUTS.values())
+    k = tables["overview_by_kappa_ci"].set_index("kappa")
+    assert k.loc[0.5, "n_pairs"] == 12 and k.loc[0.5, "n_seeds"] == 6
+    assert 0 < k.loc[0.5, "ci_low"] < k.loc[0.5, "mean_effect"] < k.loc[0.5, "ci_high"]
+    assert k.loc[0.5, "p_value"] < 0.01                       # all 12 differences positive
+    assert k.loc[2.0, "ci_low"] < 0 < k.loc[2.0, "ci_high"] and k.loc[2.0, "p_value"] > 0.05
+    text = report.takeaway_ci(tables)
+    assert "kappa=2" in text and "kappa=0.5" not in text
+    assert text.startswith("1 of ") or "slices have a 95% CI" in text
+
+
+def test_takeaway_ci_without_pairs():
+    assert report.takeaway_ci({}) == "No pairs to summarise."
+
+
+@pytest.mark.integration
+def test_report_renders_notebooks_in_parallel(tmp_path):
+    from sweep_fixtures import cli
+    from test_store import run_parquet
+
+    out = tmp_path / "smoke"
+    assert run_parquet(out).exit_code == 0
+    r = cli("report", str(out), "--only", "01", "02", "--workers", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "report: 2 of 2 notebook(s) ok" in r.stdout
+    for name in ("01_sweep_overview", "02_no_difference_pairs"):
+        assert (out / "reports" / f"{name}.html").is_file()
+    assert (out / "aggregate" / "overview_by_kappa.csv").is_file()
