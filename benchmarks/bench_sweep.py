@@ -43,8 +43,10 @@ def run(engine: str, sweep: Path, out: Path, workers: int, shard_size: int | Non
 
 
 def csv_files(root: Path) -> list[Path]:
-    return sorted(p.relative_to(root) for p in root.rglob("*.csv")
-                  if p.parts[len(root.parts)] in ("passive", "active", "aggregate")
+    """The result files: per-run CSVs and pair rows (output.format csv), Parquet parts (parquet,
+    the default) and aggregate/comparison.csv."""
+    return sorted(p.relative_to(root) for p in [*root.rglob("*.csv"), *root.rglob("*.parquet")]
+                  if p.parts[len(root.parts)] in ("passive", "active", "aggregate", "tables")
                   and p.name != "registry.csv")
 
 
@@ -95,7 +97,7 @@ def main() -> None:
             (_, a), (_, b) = results.values()
             files = csv_files(a)
             same = files == csv_files(b) and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)
-            print(f"CSV files byte-identical across engines: {same} ({len(files)} files)")
+            print(f"result files byte-identical across engines: {same} ({len(files)} files)")
         sim, wr = sample_profile(args.sweep)
         print(f"in-process sample: simulate_pair {sim * 1000:.0f} ms/pair, write_pair {wr * 1000:.0f} ms/pair")
     finally:

@@ -503,8 +503,34 @@ def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | No
             files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
     if not files:
         return sch.empty_table()
-    # row-group statistics on run_id (runs are contiguous, in run_id order) skip the other runs
-    return pq.read_table(files, schema=sch, filters=pc.field("run_id").isin(pa.array(sorted(run_ids))))
+    return _read_row_groups(files, sch, sorted(run_ids))
+
+
+def _read_row_groups(files: list[str], sch: pa.Schema, wanted: list[str]) -> pa.Table:
+    """The rows of the ``wanted`` runs (sorted ids): inside a part the runs are contiguous and in
+    run_id order, so each row group's run_id min/max statistics say whether it can hold one of
+    them; only those row groups are read and decoded."""
+    from bisect import bisect_left
+
+    value_set = pa.array(wanted, type=pa.string())
+    tables = []
+    for f in files:
+        pf = pq.ParquetFile(f)
+        md = pf.metadata
+        col = pf.schema_arrow.get_field_index("run_id")
+        groups = []
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(col).statistics
+            if st is None or not st.has_min_max:
+                groups.append(i)
+                continue
+            j = bisect_left(wanted, st.min)
+            if j < len(wanted) and wanted[j] <= st.max:
+                groups.append(i)
+        if groups:
+            t = pf.read_row_groups(groups)
+            tables.append(t.filter(pc.is_in(t.column("run_id"), value_set=value_set)))
+    return pa.concat_tables(tables).cast(sch) if tables else sch.empty_table()
 
 
 def load_sweep(path: str | os.PathLike, **filters: Any) -> Sweep:

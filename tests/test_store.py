@@ -146,13 +146,13 @@ def test_load_sweep_reads_both_formats_into_the_same_frames(pq_ref, smoke_ref):
 
 def test_a_filter_reads_only_the_parts_it_needs(pq_ref, monkeypatch):
     opened: list[str] = []
-    real = store.pads.dataset
+    real = store.pq.ParquetFile
 
     def spy(source, *args, **kw):
         opened.extend(source if isinstance(source, list) else [source])
         return real(source, *args, **kw)
 
-    monkeypatch.setattr(store.pads, "dataset", spy)
+    monkeypatch.setattr(store.pq, "ParquetFile", spy)
     s = load_sweep(pq_ref)
     one = s.filter(kappa=2, concentration=2, mu=0, outside_mid_ratio=0.9, regime="active")
     assert one.run_ids == ["active_k2_c2_mu0_rho0.9_s42"]
