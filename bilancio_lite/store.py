@@ -575,7 +575,9 @@ def export_csv(sweep_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
             continue
         per_table = {}
         for t in RUN_TABLES:
-            tb = pq.read_table(src / "tables" / st["parts"][t]["file"], schema=table_schema(t))
+            path = str(src / "tables" / st["parts"][t]["file"])
+            tb = (pq.read_table(path, schema=table_schema(t)) if wanted is None
+                  else _read_row_groups([path], table_schema(t), sorted(shard_runs)))
             per_table[t] = _split_runs(tb)
         for rid in sorted(shard_runs):
             regime = rid.split("_", 1)[0]

@@ -268,3 +268,24 @@ def test_papermill_parquet_sweep_matches_inline(pq_ref, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert_same_tables(pq_ref, out)
     assert len(list((out / "executed").glob("shard_*.ipynb"))) == 2
+
+
+def test_a_bad_format_is_one_line_naming_the_field_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMOKE.read_text().replace("  shard_size: 8", "  shard_size: 8\n  format: xml"))
+    out = tmp_path / "out"
+    r = cli("sweep", str(bad), "--out", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "output.format" in r.stderr and "'parquet' or 'csv'" in r.stderr
+    assert not out.exists()
+
+
+def test_a_folder_keeps_its_format(pq_ref, tmp_path):
+    out = tmp_path / "smoke"
+    shutil.copytree(pq_ref, out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    r = cli("sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--out", str(out))
+    assert r.returncode == 2 and "output.format: parquet -> csv" in r.stderr
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    # the format is part of the configuration only when it is not the default (old hashes hold)
+    assert smoke_config(format="parquet").config_hash() != smoke_config(format="csv").config_hash()
