@@ -9,7 +9,7 @@ A sweep file names fixed model parameters, a grid of axes, replicates and output
       mu: [0, 0.5, 1]
     replicates: 1                 # R; pair seed s = base_seed + r, replicate = r (§6.3)
     base_seed: 42
-    output: {detailed_logging: true, shard_size: 32}
+    output: {detailed_logging: true, shard_size: 32, format: parquet}   # or format: csv
 
 Every level forbids unknown keys, a key written twice in one mapping is an error (YAML loaders
 silently keep the last one), a bool is not a number (``kappa: [true, 2]`` is refused, not read as
