@@ -257,6 +257,24 @@ def counts_grid(table: pd.DataFrame, x: str, y: str, title: str, xlabel: str, yl
     return fig
 
 
+def stacked_counts(table: pd.DataFrame, by: str, title: str, xlabel: str, ylabel: str) -> Figure:
+    """Stacked bars: one bar per value of ``by``, one segment per category column (counts)."""
+    cats = [c for c in table.columns if c != by]
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, max(len(cats), 1)))
+    for c, color in zip(cats, colors):
+        v = table[c].to_numpy(dtype=float)
+        _ = ax.bar(x, v, bottom=bottom, label=c, color=color)
+        bottom += v
+    _ = ax.set_xticks(x, [_fmt(v) for v in table[by]])
+    _ = ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    _ = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float) and math.isfinite(v) and v == int(v):
         return str(int(v))
@@ -264,7 +282,8 @@ def _fmt(v: object) -> str:
 
 
 __all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "mechanism_counts", "robustness_forest",
-           "effect_by_axis", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid"]
+           "effect_by_axis", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid",
+           "stacked_counts"]
 
 
 def close_all(figs: Sequence[Figure] = ()) -> None:
