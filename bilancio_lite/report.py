@@ -56,9 +56,15 @@ def analysis_notebooks(folder: str | os.PathLike = NOTEBOOKS) -> list[Path]:
     return sorted(found)
 
 
+#: inline scripts that import a module from a remote host (the lab template's Mermaid loader)
+_REMOTE_IMPORT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?\bimport\s*\(?\s*[\"'](?:https?:)?//"
+                            r"(?:(?!</script>).)*</script>", re.IGNORECASE | re.S)
+
+
 def strip_remote(html: str) -> str:
-    """Remove every ``<script src>`` and ``<link href>`` that points to a remote host."""
-    return _REMOTE_TAG.sub("", html)
+    """Remove every ``<script src>`` and ``<link href>`` that points to a remote host, and every
+    inline script that imports a module from one."""
+    return _REMOTE_IMPORT.sub("", _REMOTE_TAG.sub("", html))
 
 
 _ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)

@@ -35,7 +35,7 @@ def test_verdicts_survive_and_weaken():
     assert "the headline survives" in rb.takeaway_variant(t, "same", "base")
     assert "2.00 times the baseline" in rb.takeaway_variant(t, "same", "base")
     assert "weakens" in rb.takeaway_variant(t, "noisy", "base")
-    assert rb.takeaway_variant(t, "base", "base").startswith("Baseline base")
+    assert rb.takeaway_variant(t, "base", "base").startswith("Baseline base:")
 
 
 def test_sweep_without_variants_is_one_row():

@@ -20,8 +20,11 @@ REMOTE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"
 SECRET_CODE = "hidden_marker_variable = 12345"
 
 
+REMOTE_IMPORT = re.compile(r"\bimport\s*\(?\s*[\"'](?:https?:)?//", re.I)
+
+
 def assert_offline(html: str) -> None:
-    bad = REMOTE.findall(html)
+    bad = REMOTE.findall(html) + REMOTE_IMPORT.findall(html)
     assert not bad, f"remote resources: {bad[:3]}"
 
 
@@ -69,9 +72,10 @@ def test_drop_index_columns_only_touches_row_numbers():
 
 def test_strip_remote_removes_cdn_tags_only():
     html = ('<script src="https://cdnjs.cloudflare.com/require.js"></script><script>var x = 1;</script>'
-            '<link rel="stylesheet" href="//fonts.example.org/a.css"/><link href="local.css">')
+            '<link rel="stylesheet" href="//fonts.example.org/a.css"/><link href="local.css">'
+            '<script type="module">const m = (await import("https://cdn.example.org/mermaid.mjs")).default;</script>')
     out = strip_remote(html)
-    assert "cdnjs" not in out and "fonts.example" not in out
+    assert "cdnjs" not in out and "fonts.example" not in out and "mermaid" not in out
     assert "var x = 1" in out and 'href="local.css"' in out
 
 

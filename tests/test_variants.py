@@ -197,3 +197,21 @@ def test_load_sweep_reads_one_variant_by_default(variant_sweep):
     assert len(load_sweep(variant_sweep, variant=None).comparison) == 12
     with pytest.raises(ValueError, match="not in the sweep"):
         load_sweep(variant_sweep, variant="nope")
+
+
+@pytest.mark.integration
+def test_notebooks_06_and_07_render_on_a_variant_sweep(variant_sweep):
+    from bilancio_lite.report import NOTEBOOKS, run_report
+
+    nbs = [NOTEBOOKS / "06_why_the_results_look_this_way.ipynb", NOTEBOOKS / "07_robustness.ipynb"]
+    results = run_report(variant_sweep, notebooks=nbs, log=None)
+    assert [r["error"] for r in results] == ["", ""]
+    html06 = results[0]["html"].read_text()
+    assert "this notebook shows baseline only" in html06
+    assert "rollover_lender=liquidity_aware:" in html06  # the lender variant is compared
+    html07 = results[1]["html"].read_text()
+    for v in ("lender", "h1"):
+        assert re.search(rf"{v}: the headline (survives|weakens|does not survive)", html07), v
+    assert "3 variants, baseline &#x27;baseline&#x27;" in html07 or "3 variants, baseline 'baseline'" in html07
+    table = pd.read_csv(variant_sweep / "aggregate" / "robustness_headline.csv")
+    assert table["variant"].tolist() == ["baseline", "lender", "h1"] and (table["n_pairs"] == 4).all()

@@ -99,12 +99,12 @@ def takeaway_variant(table: pd.DataFrame, variant: str, baseline: str) -> str:
         raise KeyError(f"variant {variant!r} or baseline {baseline!r} not in the table")
     r, b = t.loc[variant], t.loc[baseline]
     note = VARIANT_NOTES.get(variant, "")
-    what = f"{variant} ({note})" if note else variant
+    what = f"{variant} — {note} —" if note else f"{variant}:"
     classes = f"{int(r['n_improved'])}/{int(r['n_unchanged'])}/{int(r['n_worsened'])} improved/unchanged/worsened"
     eff, lo, hi = float(r["mean_trading_effect"]), float(r["ci_low"]), float(r["ci_high"])
     ci = f"95% CI [{lo:+.4f}, {hi:+.4f}]" if np.isfinite(lo) else "no CI (fewer than 2 pairs)"
     if variant == baseline:
-        return (f"Baseline {what}: mean trading effect {eff:+.4f} ({ci}), {classes}; trading means "
+        return (f"Baseline {what} mean trading effect {eff:+.4f} ({ci}), {classes}; trading means "
                 f"{_sign_word(eff)} defaults on average.")
     beff = float(b["mean_trading_effect"])
     same_sign = np.sign(round(eff, 9)) == np.sign(round(beff, 9))
@@ -116,4 +116,4 @@ def takeaway_variant(table: pd.DataFrame, variant: str, baseline: str) -> str:
     else:
         verdict = "the headline does not survive (the sign changes)"
     ratio = f", {eff / beff:.2f} times the baseline's {beff:+.4f}" if beff != 0 else ""
-    return f"{what}: {verdict}: mean effect {eff:+.4f} ({ci}{ratio}), {classes}."
+    return f"{what} {verdict}: mean effect {eff:+.4f} ({ci}{ratio}), {classes}."

@@ -301,4 +301,5 @@ def takeaway_mechanisms(counts: pd.DataFrame) -> str:
         why = ("for none of the listed mechanisms" if top == "other"
                else f"because the trader {MECHANISM_TEXT[top]}")
         parts.append(f"{n} traders were {outcome}, most often {why} ({int(o[top])}, {100 * o[top] / n:.0f}%)")
-    return "; ".join(parts).capitalize() + "."
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
