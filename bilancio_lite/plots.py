@@ -107,14 +107,13 @@ def robustness_forest(table: pd.DataFrame) -> Figure:
     err = np.nan_to_num(err, nan=0.0)
     _ = ax.errorbar(t["mean_trading_effect"], y, xerr=err, fmt="o", color="tab:blue", capsize=3)
     _ = ax.axvline(0, color="black", linewidth=0.8)
-    if len(t):
-        _ = ax.axvline(float(t["mean_trading_effect"].iloc[0]), color="tab:gray", linestyle=":",
-                       linewidth=1, label=f"{t['variant'].iloc[0]} (first row)")
-        _ = ax.legend(loc="lower right")
+    if len(t):  # the first row's (the baseline's) mean, named in the title rather than a legend
+        _ = ax.axvline(float(t["mean_trading_effect"].iloc[0]), color="tab:gray", linestyle=":", linewidth=1)
     _ = ax.set_yticks(y, t["variant"])
     ax.invert_yaxis()
+    first = f"; dotted: {t['variant'].iloc[0]}" if len(t) else ""
     _ = ax.set(xlabel="mean trading effect δ passive − δ active (share of lineages)",
-               title="Headline per variant, with bootstrap 95% CI")
+               title=f"Headline per variant, with bootstrap 95% CI{first}")
     fig.tight_layout()
     return fig
 
@@ -168,19 +167,43 @@ def dealer_panels(quotes: pd.DataFrame) -> Figure:
 
 
 def trade_timeline(trades: pd.DataFrame, n_traders: int, last_day: int) -> Figure:
-    """Every customer trade of the active run: day (x) against trader (y), by side and bucket."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    markers = {"SELL": "v", "BUY": "^"}
+    """Every customer trade of the active run in execution order (x: trade number, with the start
+    of each trading day marked): who traded (top) and at what price, interior or passed through to
+    the VBT (bottom); colour = bucket, marker = side / route."""
+    t = trades.sort_values(["day", "seq"], kind="mergesort").reset_index(drop=True)
+    k = np.arange(len(t))
+    fig, axes = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True)
     colors = dict(zip(BUCKETS, ("tab:green", "tab:orange", "tab:purple")))
-    rng = np.random.default_rng(0)  # fixed jitter: the same picture every time
-    for (side, bucket), g in trades.groupby(["side", "bucket"], sort=True):
-        jitter = rng.uniform(-0.25, 0.25, len(g))
-        _ = ax.scatter(g["day"] + jitter, g["trader_index"], marker=markers.get(side, "o"),
-                       color=colors.get(bucket, "black"), s=28, alpha=0.8, label=f"{side} {bucket}")
-    _ = ax.set(xlim=(-0.8, last_day + 0.8), ylim=(0.5, n_traders + 0.5), xlabel="day (jittered ±0.25)",
-               ylabel="trader (H1..HN)", title=f"Customer trades of the active run ({len(trades)})")
-    if len(trades):
-        _ = ax.legend(title="side, bucket", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    side_marker = {"SELL": "v", "BUY": "^"}
+    route_marker = {"interior": "o", "passthrough": "x"}
+    for b in BUCKETS:
+        for side, m in side_marker.items():
+            sel = ((t["bucket"] == b) & (t["side"] == side)).to_numpy()
+            if sel.any():
+                _ = axes[0].scatter(k[sel], t.loc[sel, "trader_index"], marker=m, color=colors[b], s=24,
+                                    label=f"{side} {b}")
+        for route, m in route_marker.items():
+            sel = ((t["bucket"] == b) & (t["route"] == route)).to_numpy()
+            if sel.any():
+                _ = axes[1].scatter(k[sel], t.loc[sel, "unit_price"], marker=m, color=colors[b], s=24,
+                                    label=f"{route} {b}")
+    for d, first in t.groupby("day", sort=True)["day"].apply(lambda s: s.index[0]).items():
+        for ax in axes:
+            _ = ax.axvline(first - 0.5, color="lightgray", linewidth=1, zorder=0)
+        _ = axes[0].annotate(f"day {int(d)}", (first - 0.5, n_traders + 0.5), xytext=(0, 3),
+                             textcoords="offset points", fontsize=7, rotation=90, ha="center",
+                             va="bottom", annotation_clip=False)
+    _ = axes[0].set(ylim=(0.5, n_traders + 0.5), ylabel="trader (H1..HN)")
+    _ = fig.suptitle(f"Customer trades of the active run ({len(t)}, days "
+                          f"{', '.join(str(int(d)) for d in sorted(t['day'].unique())[:8]) or 'none'}"
+                     f"{' …' if t['day'].nunique() > 8 else ''})")
+    _ = axes[1].set(xlabel="trade number (execution order; grey lines: start of a day)",
+                    ylabel="price per unit face")
+    if len(t):
+        for ax, title in zip(axes, ("side, bucket", "route, bucket")):
+            _ = ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    else:
+        _ = axes[0].set_xlim(-1, 1)
     fig.tight_layout()
     return fig
 

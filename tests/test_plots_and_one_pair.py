@@ -75,7 +75,7 @@ def test_one_pair_plots(traced):
     out = one_pair.trader_outcomes(pair)
     _labelled(plots.dealer_panels(one_pair.dealer_quotes(pair)))
     _labelled(plots.trade_timeline(one_pair.customer_trades(pair), 20, P.last_day))
-    _labelled(plots.trade_timeline(one_pair.customer_trades(pair).iloc[:0], 20, P.last_day))
+    _labelled(plots.trade_timeline(one_pair.customer_trades(pair).iloc[:0], 20, P.last_day))  # no trades
     _labelled(plots.cash_vs_due(one_pair.cash_at_due(due, out)))
     _labelled(plots.ring(out, "title"))
 
