@@ -104,3 +104,17 @@ def test_lender_scope(tmp_path):
     (tmp_path / "sweep.yaml").write_text("variants:\n  base: {}\n  lc: {rollover_lender: liquidity_aware}\n"
                                          "  both: {rollover_lender: liquidity_aware, horizon_H: 3}\n")
     assert why.lender_scope(tmp_path) == ["base", "lc"]
+
+
+def test_diagnostics_table_by_lender():
+    comp = pd.DataFrame({"rollover_lender": ["forced", "forced", "liquidity_aware"], "trading_effect": [0.1, 0.3, 0.0],
+                         "trade_day_share_day0": [1.0, 0.5, None], "defaults_after_cycle1_active": [0, 2, 1],
+                         "declined_rollovers_active": [0, 0, 7], "dealer_inventory_from_customers_share": [0.1, 0.3, 0.0],
+                         "rationed_seller_days": [1, 2, 3], "harmed_traders": [1, 0, 0], "rescued_traders": [2, 3, 4],
+                         "min_M_active": [0.5, 0.7, 0.6]})
+    t = why.diagnostics_table(comp, "rollover_lender").set_index("rollover_lender")
+    assert t.loc["forced", "n_pairs"] == 2 and t.loc["forced", "mean_trading_effect"] == pytest.approx(0.2)
+    assert t.loc["forced", "mean_share_trades_day0"] == pytest.approx(0.75)
+    assert t.loc["forced", "pairs_with_defaults_after_cycle1"] == 1
+    assert t.loc["liquidity_aware", "declined_rollovers_active"] == 7
+    assert why.diagnostics_table(comp)["pairs"].tolist() == ["all pairs"]

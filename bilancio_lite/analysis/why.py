@@ -303,3 +303,31 @@ def takeaway_mechanisms(counts: pd.DataFrame) -> str:
         parts.append(f"{n} traders were {outcome}, most often {why} ({int(o[top])}, {100 * o[top] / n:.0f}%)")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+#: §7.5 diagnostics of the comparison rows summarised by :func:`diagnostics_table`.
+DIAGNOSTIC_COLUMNS: list[str] = [
+    "n_pairs", "mean_trading_effect", "mean_share_trades_day0", "pairs_with_defaults_after_cycle1",
+    "declined_rollovers_active", "mean_share_inventory_from_customers", "rationed_seller_days",
+    "harmed_traders", "rescued_traders", "mean_min_M_active"]
+
+
+def diagnostics_table(comparison: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The §7.5 diagnostics per value of ``by`` (e.g. rollover_lender; None: one row "all pairs"):
+    mean trading effect, mean share of customer trades on day 0, pairs with an active default
+    after cycle 1, declined rollovers (active), mean share of dealer ticket-days from customers,
+    rationed seller-days, harmed and rescued traders, mean lowest outside mid (active)."""
+    require(comparison, ["trading_effect", "trade_day_share_day0", "defaults_after_cycle1_active",
+                         "declined_rollovers_active", "dealer_inventory_from_customers_share",
+                         "rationed_seller_days", "harmed_traders", "rescued_traders", "min_M_active"], "comparison")
+    key = by or "pairs"
+    df = comparison.assign(pairs="all pairs") if by is None else comparison
+    g = df.groupby(key, sort=True).agg(
+        n_pairs=("trading_effect", "size"), mean_trading_effect=("trading_effect", "mean"),
+        mean_share_trades_day0=("trade_day_share_day0", "mean"),
+        pairs_with_defaults_after_cycle1=("defaults_after_cycle1_active", lambda s: int((s > 0).sum())),
+        declined_rollovers_active=("declined_rollovers_active", "sum"),
+        mean_share_inventory_from_customers=("dealer_inventory_from_customers_share", "mean"),
+        rationed_seller_days=("rationed_seller_days", "sum"), harmed_traders=("harmed_traders", "sum"),
+        rescued_traders=("rescued_traders", "sum"), mean_min_M_active=("min_M_active", "mean"))
+    return g.reset_index()[[key, *DIAGNOSTIC_COLUMNS]]
