@@ -266,8 +266,9 @@ def ring(outcomes: pd.DataFrame, title: str = "") -> Figure:
 def counts_grid(table: pd.DataFrame, x: str, y: str, title: str, xlabel: str, ylabel: str) -> Figure:
     """A count heatmap of two integer columns (replaces a scatter whose points overlap)."""
     m = table.groupby([y, x]).size().unstack(fill_value=0).sort_index(ascending=False)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.5 * m.shape[1] + 2), max(3.0, 0.35 * m.shape[0] + 1.5)))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.5 * m.shape[1] + 3), max(4.5, 0.35 * m.shape[0] + 2)))
     im = ax.imshow(m.to_numpy(), cmap="Blues", aspect="auto")
+    ax.grid(False)
     _ = ax.set_xticks(range(m.shape[1]), [_fmt(v) for v in m.columns])
     _ = ax.set_yticks(range(m.shape[0]), [_fmt(v) for v in m.index])
     for (i, j), v in np.ndenumerate(m.to_numpy()):

@@ -114,3 +114,16 @@ def test_pair_report_bad_folder_is_one_line_before_simulating(tmp_path):
     f.write_text("x")
     r = cli("pair", "--report", str(f))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--report" in r.stderr
+
+
+def test_papermill_documents_every_parameter_of_the_new_notebooks():
+    import papermill as pm
+
+    from bilancio_lite.report import NOTEBOOKS
+
+    got = pm.inspect_notebook(str(NOTEBOOKS / "08_one_pair.ipynb"))
+    assert list(got) == ["kappa", "concentration", "mu", "outside_mid_ratio", "n_traders", "seed", "other"]
+    assert all(p["help"] for p in got.values())
+    assert got["kappa"]["default"] == "1.0" and got["seed"]["default"] == "42"
+    for name in ("06_why_the_results_look_this_way.ipynb", "07_robustness.ipynb"):
+        assert list(pm.inspect_notebook(str(NOTEBOOKS / name))) == ["sweep_dir"]
