@@ -127,3 +127,30 @@ def test_papermill_documents_every_parameter_of_the_new_notebooks():
     assert got["kappa"]["default"] == "1.0" and got["seed"]["default"] == "42"
     for name in ("06_why_the_results_look_this_way.ipynb", "07_robustness.ipynb"):
         assert list(pm.inspect_notebook(str(NOTEBOOKS / name))) == ["sweep_dir"]
+
+
+def _can_cut_network() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _can_cut_network(), reason="needs `unshare -n` (a network namespace) to cut the network")
+def test_pair_report_renders_with_the_network_off(tmp_path):
+    import subprocess
+    import sys
+
+    from sweep_fixtures import REPO
+
+    probe = subprocess.run(["unshare", "-n", sys.executable, "-c",
+                            "import socket; socket.create_connection(('1.1.1.1', 443), timeout=2)"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0  # the network really is off in there
+    r = subprocess.run(["unshare", "-n", sys.executable, "-m", "bilancio_lite", "pair", "--n-traders", "20",
+                        "--Q-total", "2000", "--report", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert_offline((tmp_path / "08_one_pair.html").read_text())
