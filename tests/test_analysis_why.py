@@ -118,3 +118,22 @@ def test_diagnostics_table_by_lender():
     assert t.loc["forced", "pairs_with_defaults_after_cycle1"] == 1
     assert t.loc["liquidity_aware", "declined_rollovers_active"] == 7
     assert why.diagnostics_table(comp)["pairs"].tolist() == ["all pairs"]
+
+
+def test_inventory_provenance_counts_each_source():
+    trades = pd.DataFrame({"run_id": ["active_P"] * 3 + ["passive_P"], "regime": ["active"] * 3 + ["passive"],
+                           "kind": ["customer", "transfer", "customer", "transfer"],
+                           "side": ["SELL", "TRANSFER", "BUY", "TRANSFER"], "route": ["interior", "", "interior", ""],
+                           "buyer_type": ["dealer", "dealer", "trader", "dealer"],
+                           "seller_type": ["trader", "dealer", "dealer", "dealer"]})
+    comp = COMP.assign(dealer_inventory_from_customers_share=0.25)
+    rep = pd.DataFrame({"run_id": ["active_P", "active_P", "passive_P"], "regime": ["active", "active", "passive"],
+                        "outcome": ["repaid", "defaulted", "repaid"], "face_held_by_dealers": [40.0, 20.0, 60.0],
+                        "ticket_face": [20.0] * 3})
+    tr = pd.DataFrame({"run_id": ["active_P", "active_P", "passive_P"], "regime": ["active", "active", "passive"],
+                       "dealer_tickets": [1, 2, 5]})
+    p = why.inventory_provenance(trades, comp, rep, tr).iloc[0]
+    assert (p["tickets_bought_from_customers"], p["tickets_sold_to_customers"], p["tickets_rehomed_in"]) == (1, 1, 1)
+    assert p["tickets_at_t0"] == 3 and p["tickets_repaid_to_dealers"] == 2
+    assert p["mean_share_ticket_days_from_customers"] == 0.25
+    assert "3 received at t = 0" in why.takeaway_provenance(why.inventory_provenance(trades, comp, rep, tr))

@@ -166,24 +166,40 @@ def takeaway_outside_mid(path: pd.DataFrame) -> str:
             " (the anchors move with realised losses, §3.6).")
 
 
-def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
-    """Where the dealers' inventory comes from, per variant (§7.5): tickets bought from customers
-    (interior SELLs), tickets received by re-homing transfers (§3.5), tickets sold to customers,
-    and the mean over active runs of ``dealer_inventory_from_customers_share`` (ticket-days)."""
+def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayments: pd.DataFrame | None = None,
+                         traders: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where the dealers' inventory comes from, per variant, over the active runs (§7.5): tickets
+    received at t = 0 (``dealer_tickets`` of traders.csv, §2.5), repaid tickets the dealers held at
+    settlement, which roll back to them as new paper (§5.4; an upper bound: a dealer short of
+    cash lets one lapse), tickets bought from customers (interior SELLs) and received by re-homing
+    transfers (§3.5), tickets sold to customers, and the mean of
+    ``dealer_inventory_from_customers_share`` (share of ticket-days bought from customers)."""
     require(trades, ["run_id", "regime", "kind", "side", "route", "buyer_type", "seller_type"], "trades")
-    t = trades[trades["regime"] == "active"].assign(pair_id=lambda d: pair_of(d["run_id"]))
-    t = t.merge(_pair_context(comparison)[["pair_id", "variant"]], on="pair_id", how="left")
+    ctx = _pair_context(comparison)[["pair_id", "variant"]]
+
+    def active(df: pd.DataFrame) -> pd.DataFrame:
+        a = df[df["regime"] == "active"]
+        return a.assign(pair_id=pair_of(a["run_id"])).merge(ctx, on="pair_id", how="inner")
+
+    t = active(trades)
     t["from_customers"] = (t["kind"] == "customer") & (t["buyer_type"] == "dealer")
     t["to_customers"] = (t["kind"] == "customer") & (t["seller_type"] == "dealer")
     t["rehomed_in"] = (t["kind"] == "transfer") & (t["buyer_type"] == "dealer")
-    t["rehomed_out"] = (t["kind"] == "transfer") & (t["seller_type"] == "dealer")
-    g = t.groupby("variant")[["from_customers", "to_customers", "rehomed_in", "rehomed_out"]].sum()
-    g.columns = ["tickets_bought_from_customers", "tickets_sold_to_customers",
-                 "tickets_rehomed_in", "tickets_rehomed_out"]
-    share = comparison.assign(variant=_pair_context(comparison)["variant"].to_numpy()).groupby(
+    g = t.groupby("variant")[["from_customers", "to_customers", "rehomed_in"]].sum()
+    g.columns = ["tickets_bought_from_customers", "tickets_sold_to_customers", "tickets_rehomed_in"]
+    share = comparison.assign(variant=ctx["variant"].to_numpy()).groupby(
         "variant")["dealer_inventory_from_customers_share"].mean().rename("mean_share_ticket_days_from_customers")
-    out = share.to_frame().join(g, how="left").fillna(0).reset_index()
-    for c in g.columns:
+    out = share.to_frame().join(g, how="left")
+    if traders is not None:
+        require(traders, ["run_id", "regime", "dealer_tickets"], "traders")
+        out = out.join(active(traders).groupby("variant")["dealer_tickets"].sum().rename("tickets_at_t0"), how="left")
+    if repayments is not None:
+        require(repayments, ["run_id", "regime", "outcome", "face_held_by_dealers", "ticket_face"], "repayment_events")
+        r = active(repayments)
+        r = r.assign(_n=(r["face_held_by_dealers"] / r["ticket_face"]).where(r["outcome"] == "repaid", 0.0))
+        out = out.join(r.groupby("variant")["_n"].sum().round().rename("tickets_repaid_to_dealers"), how="left")
+    out = out.fillna(0).reset_index()
+    for c in out.columns[2:]:
         out[c] = out[c].astype("int64")
     return out
 
@@ -192,11 +208,18 @@ def takeaway_provenance(table: pd.DataFrame) -> str:
     """The share of dealer ticket-days that came from customers, per variant."""
     if table.empty:
         return "No active runs."
-    parts = [f"{(r.variant or 'all pairs')}: {100 * r.mean_share_ticket_days_from_customers:.1f}% of "
-             f"ticket-days from customers ({r.tickets_bought_from_customers} tickets bought, "
-             f"{r.tickets_rehomed_in} re-homed in)" for r in table.itertuples()]
-    return ("Most of what the dealers hold is their t = 0 allocation, their own rolled paper and "
-            "re-homed tickets, not purchases — " + "; ".join(parts) + ".")
+    parts = []
+    for r in table.to_dict("records"):
+        extra = "".join(f", {r[c]} {label}" for c, label in (("tickets_at_t0", "received at t = 0"),
+                                                               ("tickets_repaid_to_dealers", "rollovers of repaid tickets they held"))
+                        if c in r)
+        parts.append(f"{r['variant'] or 'all pairs'}: {100 * r['mean_share_ticket_days_from_customers']:.1f}% of "
+                     f"ticket-days from customers ({r['tickets_bought_from_customers']} tickets bought, "
+                     f"{r['tickets_rehomed_in']} re-homed in{extra})")
+    top = float(table["mean_share_ticket_days_from_customers"].max())
+    lead = ("Most of what the dealers hold is their t = 0 allocation, their own rolled paper and re-homed "
+            "tickets, not purchases" if top < 0.5 else "Much of what the dealers hold was bought from customers")
+    return lead + " — " + "; ".join(parts) + "."
 
 
 def _debtor(trader_id: pd.Series, n_traders: pd.Series) -> pd.Series:
