@@ -153,10 +153,11 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from .logs import write_pair
 
     params = params_from_args(args)
-    if args.out:  # before simulating: a bad --out must not cost a whole run
-        from .sweep import check_out_path
+    for option, value in (("--out", args.out), ("--report", args.report)):
+        if value:  # before simulating: a bad folder must not cost a whole run
+            from .sweep import check_out_path
 
-        check_out_path(Path(args.out).resolve())
+            check_out_path(Path(value).resolve(), option)
     pair = simulate_pair(params, progress=_pair_progress(params))
     print(_summary(pair))
     if args.out:
@@ -164,6 +165,12 @@ def cmd_pair(args: argparse.Namespace) -> int:
         print(f"  wrote                {Path(args.out) / 'passive' / 'runs' / pair.passive.run_id}/, "
               f"{Path(args.out) / 'active' / 'runs' / pair.active.run_id}/, "
               f"{Path(args.out) / 'aggregate' / 'comparison.csv'}")
+    if args.report:
+        from .report import render_pair_report
+
+        t0 = time.perf_counter()
+        html = render_pair_report(params, args.report, show_code=args.show_code)
+        print(f"  report               {html} ({time.perf_counter() - t0:.1f} s)")
     return EXIT_OK
 
 
@@ -185,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=size_limits_text() + " Bad input: one line per problem, exit status 2.")
     pair.add_argument("--out", default=None, metavar="DIR",
                       help="also write the run logs and comparison row under DIR")
+    pair.add_argument("--report", default=None, metavar="DIR",
+                      help="also render notebooks/08_one_pair.ipynb for these parameters to DIR/08_one_pair.html")
+    pair.add_argument("--show-code", action="store_true", help="with --report: keep the code cells in the HTML")
     add_model_options(pair)
     pair.set_defaults(handler=cmd_pair)
     _register_extra(sub)

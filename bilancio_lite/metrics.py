@@ -127,7 +127,7 @@ def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") 
     return {
         "kappa": p.kappa, "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
         "outside_mid_ratio": p.outside_mid_ratio, "seed": p.seed, "replicate": p.replicate,
-        "n_traders": p.n_traders, "maturity_days": p.maturity_days, "face_value": p.face_value,
+        "variant": p.variant, "n_traders": p.n_traders, "maturity_days": p.maturity_days, "face_value": p.face_value,
         "Q_total": p.Q_total, "vbt_share": p.vbt_share, "dealer_share": p.dealer_share,
         "share_basis": p.share_basis, "horizon_H": p.H, "t_end": p.last_day, "rollover": p.rollover,
         "rollover_lender": p.rollover_lender, "rollover_price": p.rollover_price,

@@ -46,6 +46,11 @@ def size_limits_text() -> str:
             f"before anything runs; pairs estimated above {LARGE_RUN_BYTES // 2**20} MB show progress.")
 
 
+#: Fields that never appear in ``id_axes``: already in the base pair id, or labels.
+_NOT_ID_AXES = frozenset({"kappa", "concentration", "mu", "outside_mid_ratio", "seed", "replicate",
+                          "detailed_logging", "variant", "id_axes"})
+
+
 class ModelParams(BaseModel):
     """All inputs of one passive/active pair (§1). Frozen: a run never mutates its parameters."""
 
@@ -123,6 +128,13 @@ class ModelParams(BaseModel):
     seed: int = Field(42, ge=0, le=2**63 - 1, description="pair seed s = base_seed + replicate")
     replicate: int = Field(0, ge=0, description="replicate index r (label only; the sweep sets seed)")
     detailed_logging: bool = Field(True, description="record trades.csv and inventory_timeseries.csv rows")
+    variant: str = Field(
+        "", pattern=r"^$|^[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*$", max_length=60,
+        description="name of the sweep variant (label only, §6.4; the sweep sets it): prefixes the pair id "
+        "as {variant}__")
+    id_axes: tuple[str, ...] = Field(
+        (), description="further fields named in the pair id as _{field}-{value} (label only, §6.4; the "
+        "sweep sets it to its grid axes outside kappa, c, mu, rho)")
 
     # ---------------------------------------------------------------------------------------------
     @field_validator("*", mode="before")
@@ -173,6 +185,12 @@ class ModelParams(BaseModel):
             raise ValueError("liq_vector is only allowed with liq_mode='vector'")
         if self.t_end is not None and self.t_end < 0:
             raise ValueError("t_end must be >= 0")
+        for a in self.id_axes:
+            if a not in type(self).model_fields or a in _NOT_ID_AXES:
+                raise ValueError(f"id_axes: {a!r} cannot be named in the pair id (allowed: model fields "
+                                 f"other than {', '.join(sorted(_NOT_ID_AXES))})")
+        if len(set(self.id_axes)) != len(self.id_axes):
+            raise ValueError("id_axes: a field is named twice")
         return self
 
     # --- derived values ----------------------------------------------------------------------
@@ -203,12 +221,28 @@ class ModelParams(BaseModel):
 
     @property
     def pair_id(self) -> str:
-        """`k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}`: the run id of §8 without its regime prefix."""
-        return (f"k{_num(self.kappa)}_c{_num(self.concentration)}_mu{_num(self.mu)}"
+        """`[{variant}__]k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}[_{axis}-{value}…]`: the run id of §8
+        without its regime prefix (§6.4). Without a variant and id axes it is the Plan 024 id."""
+        base = (f"k{_num(self.kappa)}_c{_num(self.concentration)}_mu{_num(self.mu)}"
                 f"_rho{_num(self.outside_mid_ratio)}_s{self.seed}")
+        extra = "".join(f"_{a}-{id_value(getattr(self, a))}" for a in self.id_axes)
+        return (f"{self.variant}__" if self.variant else "") + base + extra
 
     def run_id(self, regime: str) -> str:
         return f"{regime}_{self.pair_id}"
+
+
+def id_value(x: object) -> str:
+    """Text of a field value inside a pair id: faithful and free of path separators."""
+    if x is None:
+        return "none"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (int, float)):
+        return _num(x)
+    if isinstance(x, (tuple, list)):
+        return ",".join(id_value(v) for v in x)
+    return str(x)
 
 
 def _has_type(annotation: object, types: tuple[type, ...]) -> bool:

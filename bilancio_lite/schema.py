@@ -27,7 +27,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 IDENTITY = _cols("""
-run_id | str | `{regime}_k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}`
+run_id | str | `{regime}_k{kappa}_c{c}_mu{mu}_rho{rho}_s{seed}`; in a sweep with variants or further grid axes `{regime}_{variant}__k…_s{seed}_{axis}-{value}…` (§6.4)
 regime | str | passive or active
 seed | int | pair seed s = base_seed + replicate (§6.3)
 kappa | float | base trader liquidity / base ring debt
@@ -195,6 +195,7 @@ monotonicity | float | ordering of debt sizes
 outside_mid_ratio | float | rho
 seed | int | pair seed
 replicate | int | replicate index r
+variant | str | (addition) name of the sweep variant (§6.4); blank in a sweep without variants
 n_traders | int | N
 maturity_days | int | T
 face_value | float | S

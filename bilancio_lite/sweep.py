@@ -821,7 +821,8 @@ def _registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_size:
             status, error = "not_run", ""
         nb = executed_path(out, shard)
         rows.append({
-            "pair_id": pid, **{a: getattr(spec.params, a) for a in axes}, "seed": spec.seed,
+            "pair_id": pid, **({"variant": spec.variant} if config.variants else {}),
+            **{a: getattr(spec.params, a) for a in axes}, "seed": spec.seed,
             "replicate": spec.replicate, "status": status,
             "wall_time_s": None if wall is None or pd.isna(wall) else round(float(wall), 4),
             "shard": shard, **(_store_paths(shard) if fmt == "parquet" else {

@@ -10,6 +10,16 @@ A sweep file names fixed model parameters, a grid of axes, replicates and output
     replicates: 1                 # R; pair seed s = base_seed + r, replicate = r (§6.3)
     base_seed: 42
     output: {detailed_logging: true, shard_size: 32, format: parquet}   # or format: csv
+    variants:                     # optional: named sets of model overrides, each crossed with the grid
+      baseline: {}
+      horizon_3: {horizon_H: 3}
+
+Grid axes may be any ModelParams field; axes other than kappa, c, mu and rho are named in the pair
+id (``…_s42_horizon_H-3``), and with ``variants`` every pair id starts with its variant
+(``horizon_3__k1_c1_mu0.5_rho0.75_s42``), so run folders, per-run rows (their ``run_id``),
+comparison rows (their ``variant`` column and run ids) and registry rows identify both; a sweep
+without variants and extra axes keeps the Plan 024 ids. A variant may override fixed model fields
+but not a grid axis (§6.4).
 
 Every level forbids unknown keys, a key written twice in one mapping is an error (YAML loaders
 silently keep the last one), a bool is not a number (``kappa: [true, 2]`` is refused, not read as
@@ -40,7 +50,12 @@ RESERVED = {
     "seed": "set by the sweep as base_seed + replicate (§6.3); use base_seed",
     "replicate": "set by the sweep (0..replicates-1); use replicates",
     "detailed_logging": "set by output.detailed_logging",
+    "variant": "set by the sweep from the names under variants",
+    "id_axes": "set by the sweep (the grid axes named in the pair id)",
 }
+#: Variant names: letters and digits, joined by single '-', '.' or '_' (never '__', the separator
+#: between the variant and the rest of the pair id).
+VARIANT_NAME = r"^[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*$"
 #: Axes that enter the pair id (`k…_c…_mu…_rho…_s…`), hence the run folder names.
 PAIR_ID_FIELDS = ("kappa", "concentration", "mu", "outside_mid_ratio")
 MODEL_FIELDS = tuple(ModelParams.model_fields)
@@ -85,6 +100,8 @@ class SweepConfig(BaseModel):
     replicates: int = Field(1, ge=1, le=100_000, strict=True, description="R: replicates per grid cell")
     base_seed: int = Field(42, ge=0, le=2**62, strict=True, description="pair seed s = base_seed + replicate")
     output: OutputOptions = Field(default_factory=OutputOptions)
+    variants: dict[str, dict[str, Any] | None] = Field(
+        default_factory=dict, description="named sets of model overrides, each crossed with the grid (§6.4)")
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -120,9 +137,10 @@ class SweepConfig(BaseModel):
         else:
             grid = _resolve_grid(raw, model, lines)
             _check_selectors(raw.output.detailed_logging, lines)
+            variants = _resolve_variants(raw, model, lines)
         if lines:
             raise SweepConfigError(lines, source)
-        cfg = raw.model_copy(update={"model": model, "grid": grid})
+        cfg = raw.model_copy(update={"model": model, "grid": grid, "variants": variants})
         _check_cells(cfg, source)
         return cfg
 
@@ -136,7 +154,16 @@ class SweepConfig(BaseModel):
 
     @property
     def n_pairs(self) -> int:
-        return self.n_cells * self.replicates
+        return self.n_cells * self.replicates * max(1, len(self.variants))
+
+    @property
+    def id_axes(self) -> tuple[str, ...]:
+        """Grid axes named in the pair id besides kappa, c, mu and rho (file order)."""
+        return tuple(a for a in self.grid if a not in PAIR_ID_FIELDS)
+
+    def variant_items(self) -> list[tuple[str, dict[str, Any]]]:
+        """(name, overrides) per variant; one unnamed variant ("", {}) for a sweep without variants."""
+        return list(self.variants.items()) or [("", {})]
 
     def n_shards(self, shard_size: int | None = None) -> int:
         k = shard_size or self.output.shard_size
@@ -155,12 +182,15 @@ class SweepConfig(BaseModel):
                  "detailed_logging": d["output"]["detailed_logging"]}
         if d["output"]["format"] != "parquet":  # (parquet, the default, keeps the hash it had)
             ident["format"] = d["output"]["format"]
+        if d["variants"]:  # only then: the hashes of sweeps without variants stay as they were
+            ident["variants"] = d["variants"]
         text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_yaml(self) -> str:
+        nv = f" x {len(self.variants)} variants" if self.variants else ""
         head = (f"# resolved sweep file (every default filled in): {self.n_pairs} pairs = "
-                f"{self.n_cells} cells x {self.replicates} replicate(s)\n"
+                f"{self.n_cells} cells x {self.replicates} replicate(s){nv}\n"
                 f"# config hash {self.config_hash()}\n")
         return head + yaml.dump(self.resolved(), Dumper=_Dumper, sort_keys=False, width=100)
 
@@ -176,16 +206,24 @@ class SweepConfig(BaseModel):
             return sel
         return any(all(_same(params.get(k), v) for k, v in s.items()) for s in sel)
 
+    def pair_params(self, variant: str, overrides: dict[str, Any], cell: dict[str, Any],
+                    replicate: int) -> ModelParams:
+        """The parameters of one pair: model, then the variant's overrides, then the grid cell."""
+        values = {**self.model, **overrides, **cell, "seed": self.base_seed + replicate,
+                  "replicate": replicate, "variant": variant, "id_axes": self.id_axes}
+        values["detailed_logging"] = self.logging_for(values)
+        return ModelParams(**values)
+
     def pairs(self) -> list["PairSpec"]:
-        """All pairs in a deterministic order: replicate, then the grid axes in file order."""
+        """All pairs in a deterministic order: variant (file order), replicate, then the grid axes
+        in file order."""
         out: list[PairSpec] = []
         cells = list(self.cells())
-        for r in range(self.replicates):
-            for cell in cells:
-                values = {**self.model, **cell, "seed": self.base_seed + r, "replicate": r}
-                values["detailed_logging"] = self.logging_for(values)
-                p = ModelParams(**values)
-                out.append(PairSpec(len(out), p.pair_id, r, p.seed, cell, p))
+        for name, overrides in self.variant_items():
+            for r in range(self.replicates):
+                for cell in cells:
+                    p = self.pair_params(name, overrides, cell, r)
+                    out.append(PairSpec(len(out), p.pair_id, r, p.seed, cell, p, name))
         return out
 
     def shards(self, shard_size: int | None = None) -> list[list["PairSpec"]]:
@@ -204,6 +242,7 @@ class PairSpec:
     seed: int
     cell: dict[str, Any]
     params: ModelParams
+    variant: str = ""
 
 
 def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
@@ -354,26 +393,65 @@ def _check_selectors(sel: Any, lines: list[str]) -> None:
                 lines.append(f"output.detailed_logging[{i}].{key}: unknown key{_suggest(key, MODEL_FIELDS)}")
 
 
-def _check_cells(cfg: SweepConfig, source: str | None) -> None:
-    """Every cell validates as ModelParams (the first failure is reported), then every pair id is
-    unique (run folders are named by it)."""
-    ids = []
-    for cell in cfg.cells():
+def _resolve_variants(raw: SweepConfig, model: dict[str, Any], lines: list[str]) -> dict[str, dict[str, Any]]:
+    """Check every variant: its name, and that each override names a ModelParams field that is
+    neither set by the sweep nor a grid axis, with a valid value; values are normalised."""
+    import re
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, overrides in raw.variants.items():
+        where = f"variants.{name}"
+        if not re.match(VARIANT_NAME, str(name)) or len(str(name)) > 60:
+            lines.append(f"{where}: invalid variant name; use letters and digits joined by single "
+                         f"'-', '.' or '_' (at most 60 characters), e.g. horizon_3")
+            continue
+        if overrides is None:
+            overrides = {}
+        if not isinstance(overrides, dict):
+            lines.append(f"{where}: expected a mapping of model fields (e.g. {{horizon_H: 3}}), "
+                         f"got {type(overrides).__name__}")
+            continue
+        bad = False
+        for key in overrides:
+            if key in RESERVED:
+                lines.append(f"{where}.{key}: not allowed in a variant; {RESERVED[key]}")
+                bad = True
+            elif key not in ModelParams.model_fields:
+                lines.append(f"{where}.{key}: unknown model field{_suggest(key, MODEL_FIELDS)}")
+                bad = True
+            elif key in raw.grid:
+                lines.append(f"{where}.{key}: repeats the grid axis grid.{key}; a variant may not "
+                             f"override a grid axis (drop it from the variant or from the grid)")
+                bad = True
+        if bad:
+            continue
         try:
-            p = ModelParams(**{**cfg.model, **cell, "seed": cfg.base_seed})
+            p = ModelParams(**{**model, **overrides})
         except ValidationError as e:
+            lines.extend(f"{where}.{ln}" if ln.split(":")[0] in overrides else f"{where}: {ln}"
+                         for ln in describe_errors(e))
+            continue
+        dumped = p.model_dump(mode="json")
+        out[str(name)] = {k: dumped[k] for k in overrides}
+    return out
+
+
+def _check_cells(cfg: SweepConfig, source: str | None) -> None:
+    """Every (variant, cell) validates as ModelParams (the first failure is reported), then every
+    pair id is unique (run folders are named by it; §6.4)."""
+    seen: dict[str, str] = {}
+    for name, overrides in cfg.variant_items():
+        for cell in cfg.cells():
             desc = ", ".join(f"{k}={v!r}" for k, v in cell.items())
-            raise SweepConfigError([f"grid cell ({desc}): {ln}" for ln in describe_errors(e)], source) from None
-        ids.append((p.pair_id, cell))
-    seen: dict[str, dict[str, Any]] = {}
-    for pid, cell in ids:
-        if pid in seen:
-            extra = sorted(set(cfg.grid) - set(PAIR_ID_FIELDS))
-            raise SweepConfigError([
-                f"grid: cells {seen[pid]} and {cell} share the pair id {pid!r} (run folders "
-                f"are named by kappa, concentration, mu, outside_mid_ratio and seed); move the axes "
-                f"{extra} into separate sweep files"], source)
-        seen[pid] = cell
+            where = f"variant {name!r}, grid cell ({desc})" if name else f"grid cell ({desc})"
+            try:
+                p = cfg.pair_params(name, overrides, cell, 0)
+            except ValidationError as e:
+                raise SweepConfigError([f"{where}: {ln}" for ln in describe_errors(e)], source) from None
+            if p.pair_id in seen:  # cannot happen by construction; the check keeps it so
+                raise SweepConfigError([f"{seen[p.pair_id]} and {where} share the pair id "
+                                        f"{p.pair_id!r}; run folders are named by it"], source)
+            seen[p.pair_id] = where
 
 
 class _Dumper(yaml.SafeDumper):

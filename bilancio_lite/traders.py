@@ -71,7 +71,7 @@ def _days(due: int, dT: int, horizon: int, proj: Projection, rolls: bool) -> ran
 def _add_held(ev: dict[int, list[float]], tk: Ticket, horizon: int, S: float, proj: Projection,
               sign: float) -> None:
     """Add (sign = +1) or remove (sign = −1) a held ticket's inflows, successors included."""
-    _add_held_group(ev, tk.due, tk.dT, sign * S, horizon, proj)
+    _add_flows(ev, tk.due, tk.dT, sign * S, horizon, proj, proj.rolling, IN)
 
 
 def flow_events(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> dict[int, list[float]]:
@@ -102,37 +102,31 @@ def flow_events(book: Book, i: int, t: int, H: int, proj: Projection | bool) -> 
         held[key] = held.get(key, 0) + 1
     ev: dict[int, list[float]] = {}
     for (due, dT, rolls), n in own.items():
-        amount = n * S
-        if rolls:
-            net = (1.0 - proj.q(dT)) * amount
-            for d in _days(due, dT, horizon, proj, True):
-                e = _entry(ev, d)
-                e[0] += amount
-                if net:
-                    e[2] += net
-        else:
-            e = _entry(ev, due)
-            e[0] += amount
-            e[2] += amount
+        _add_flows(ev, due, dT, n * S, horizon, proj, rolls, OUT)
     for (due, dT), n in held.items():
-        _add_held_group(ev, due, dT, n * S, horizon, proj)
+        _add_flows(ev, due, dT, n * S, horizon, proj, rolling, IN)
     return ev
 
 
-def _add_held_group(ev: dict[int, list[float]], due: int, dT: int, amount: float, horizon: int,
-                    proj: Projection) -> None:
-    """Add held inflows of `amount` u due on `due` (and its successors when they roll)."""
-    if proj.rolling:
+OUT, IN = 0, 1   # slots of a flow entry [out, in, term_out, term_in]: flow k, terminal part k + 2
+
+
+def _add_flows(ev: dict[int, list[float]], due: int, dT: int, amount: float, horizon: int,
+               proj: Projection, rolls: bool, side: int) -> None:
+    """Add `amount` u of outflows (side OUT) or inflows (side IN) due on `due`: a rolling flow also
+    falls due on its successors' days and leaves the net terminal part (1 - q) * amount (R2.7);
+    a terminal flow is terminal in full."""
+    if rolls:
         net = (1.0 - proj.q(dT)) * amount
         for d in _days(due, dT, horizon, proj, True):
             e = _entry(ev, d)
-            e[1] += amount
+            e[side] += amount
             if net:
-                e[3] += net
+                e[side + 2] += net
     elif due <= horizon:
         e = _entry(ev, due)
-        e[1] += amount
-        e[3] += amount
+        e[side] += amount
+        e[side + 2] += amount
 
 
 def gap_from_events(cash: float, ev: dict[int, list[float]], t: int, H: int) -> float:

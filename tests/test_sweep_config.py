@@ -142,11 +142,15 @@ def test_cell_rule_across_axes():
     assert "must be >= n_traders = 150" in lines[0]
 
 
-def test_pair_id_collision_is_refused():
+def test_a_grid_axis_outside_the_id_is_named_in_the_pair_id():
+    # issue 9: grid axes may be any model field (this grid used to be refused for colliding ids;
+    # the collision guard itself is tested in test_variants.py)
     d = smoke_dict()
     model = {k: v for k, v in d["model"].items() if k != "n_traders"}
-    lines = errors_of({**d, "model": model, "grid": {**d["grid"], "n_traders": [20, 40]}})
-    assert len(lines) == 1 and "share the pair id" in lines[0] and "['n_traders']" in lines[0]
+    cfg = SweepConfig.from_dict({**d, "model": model, "grid": {**d["grid"], "n_traders": [20, 40]}})
+    ids = [p.pair_id for p in cfg.pairs()]
+    assert len(ids) == len(set(ids)) == 32
+    assert ids[:2] == ["k0.5_c0.5_mu0_rho0.75_s42_n_traders-20", "k0.5_c0.5_mu0_rho0.75_s42_n_traders-40"]
 
 
 def test_invalid_yaml_and_missing_file(tmp_path):

@@ -41,7 +41,23 @@ BOOL_COLUMNS: dict[str, tuple[str, ...]] = {
     "comparison": ("identical_default_set", "rollover", "invest"),
 }
 
-_STR_COLUMNS = ("run_id", "regime", "trader_id", "buyer_id", "seller_id", "issuer_id", "liability_id")
+_STR_COLUMNS = ("run_id", "regime", "trader_id", "buyer_id", "seller_id", "issuer_id", "liability_id",
+                "variant")
+
+#: ``load_sweep(..., variant=FIRST_VARIANT)``: the sweep's first variant (its baseline) when it has
+#: variants, every pair otherwise. Not a valid variant name, so it cannot clash with one.
+FIRST_VARIANT = "<first>"
+
+
+def sweep_variants(sweep_dir: str | os.PathLike) -> list[str]:
+    """The variant names of a sweep folder (from its sweep.yaml, in file order; [] without)."""
+    import yaml
+
+    path = Path(sweep_dir) / "sweep.yaml"
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text()) or {}
+    return [str(v) for v in (data.get("variants") or {})]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -65,6 +81,19 @@ class SweepData:
     """
 
     sweep_dir: Path
+    #: the variants whose pairs this object reads (§6.4); None: every pair of the sweep
+    variants: tuple[str, ...] | None = None
+
+    def scope_note(self) -> str:
+        """One sentence on which pairs of the sweep this object reads."""
+        names = sweep_variants(self.sweep_dir)
+        if not names:
+            return "The sweep has no variants: every pair is shown."
+        if self.variants is None:
+            return f"The sweep has {len(names)} variants ({', '.join(names)}); all are pooled here."
+        shown = ", ".join(self.variants)
+        return (f"The sweep has {len(names)} variants ({', '.join(names)}); this notebook shows "
+                f"{shown} only (07_robustness compares them).")
 
     def _run_table(self, key: str) -> pd.DataFrame:
         name = RUN_FILES[key]
@@ -74,7 +103,11 @@ class SweepData:
             return Sweep(self.sweep_dir).table(name)
         paths = []
         for regime in ("passive", "active"):
-            found = (self.sweep_dir / regime / "runs").glob(f"*/{name}.csv")
+            runs = self.sweep_dir / regime / "runs"
+            if self.variants is None:
+                found = list(runs.glob(f"*/{name}.csv"))
+            else:
+                found = [p for v in self.variants for p in runs.glob(f"{regime}_{v}__*/{name}.csv")]
             # skip hidden folders: a run being written sits in ".tmp-<run_id>-…" until renamed
             paths += sorted(p for p in found if not p.parent.name.startswith("."))
         if not paths:
@@ -87,7 +120,12 @@ class SweepData:
         path = self.sweep_dir / "aggregate" / "comparison.csv"
         if not path.is_file():
             raise FileNotFoundError(f"comparison table not found: {path}")
-        return _coerce(_read_csv(path), "comparison")
+        comp = _coerce(_read_csv(path), "comparison")
+        if "variant" in comp.columns:
+            comp["variant"] = comp["variant"].fillna("").astype(str)
+            if self.variants is not None:
+                comp = comp[comp["variant"].isin(self.variants)].reset_index(drop=True)
+        return comp
 
     @cached_property
     def trades(self) -> pd.DataFrame:
@@ -111,8 +149,13 @@ class SweepData:
         return self._run_table("traders")
 
 
-def load_sweep(sweep_dir: str | os.PathLike) -> SweepData:
+def load_sweep(sweep_dir: str | os.PathLike, variant: str | list[str] | None = FIRST_VARIANT) -> SweepData:
     """Open a finished sweep folder. Files are read on first attribute access.
+
+    ``variant`` (§6.4): a variant name or list of names to read only their pairs; None for every
+    pair; the default :data:`FIRST_VARIANT` reads the first variant (the baseline) of a sweep with
+    variants and every pair of a sweep without. Analyses that join on the grid keys need one
+    variant at a time.
 
     Raises ``FileNotFoundError`` naming the folder if it does not exist; a missing file raises
     ``FileNotFoundError`` naming that file when its attribute is first read.
@@ -120,7 +163,18 @@ def load_sweep(sweep_dir: str | os.PathLike) -> SweepData:
     path = Path(sweep_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"sweep folder not found: {path}")
-    return SweepData(path)
+    names = sweep_variants(path)
+    if variant == FIRST_VARIANT:
+        chosen = (names[0],) if names else None
+    elif variant is None:
+        chosen = None
+    else:
+        chosen = (variant,) if isinstance(variant, str) else tuple(variant)
+        unknown = [v for v in chosen if v not in names]
+        if unknown:
+            raise ValueError(f"variant(s) {', '.join(unknown)} not in the sweep {path} "
+                             f"(its variants: {', '.join(names) or 'none'})")
+    return SweepData(path, chosen)
 
 
 def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Path:

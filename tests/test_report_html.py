@@ -1,0 +1,156 @@
+"""Readable reports: code hidden unless asked, nothing fetched from the network, no index columns;
+`pair --report` renders 08_one_pair."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from bilancio_lite import ModelParams
+from bilancio_lite.report import (
+    PAIR_NOTEBOOKS, analysis_notebooks, drop_index_columns, pair_notebook_parameters, render_html,
+    strip_remote,
+)
+from sweep_fixtures import cli
+
+REMOTE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+SECRET_CODE = "hidden_marker_variable = 12345"
+
+
+REMOTE_IMPORT = re.compile(r"\bimport\s*\(?\s*[\"'](?:https?:)?//", re.I)
+
+
+def assert_offline(html: str) -> None:
+    bad = REMOTE.findall(html) + REMOTE_IMPORT.findall(html)
+    assert not bad, f"remote resources: {bad[:3]}"
+
+
+def tiny_notebook(path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    df = pd.DataFrame({"kappa": [0.5, 2.0], "effect": [0.1, 0.2]})
+    code = nbformat.v4.new_code_cell(SECRET_CODE + "\ndf")
+    code.outputs = [nbformat.v4.new_output("execute_result", {"text/html": df.to_html(), "text/plain": str(df)},
+                                           execution_count=1)]
+    named = nbformat.v4.new_code_cell("g")
+    g = df.set_index("kappa")
+    named.outputs = [nbformat.v4.new_output("execute_result", {"text/html": g.to_html(), "text/plain": str(g)},
+                                            execution_count=2)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title\n\n$x^2$ maths"), code, named]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_html_hides_code_by_default_and_works_offline(tmp_path):
+    nb = tiny_notebook(tmp_path / "t.ipynb")
+    html = render_html(nb, tmp_path / "t.html").read_text()
+    assert "Title" in html and SECRET_CODE not in html and "hidden_marker_variable" not in html
+    assert_offline(html)
+    shown = render_html(nb, tmp_path / "c.html", show_code=True).read_text()
+    assert "hidden_marker_variable" in shown
+    assert_offline(shown)
+
+
+def test_html_has_no_row_number_index_but_keeps_a_labelled_index(tmp_path):
+    html = render_html(tiny_notebook(tmp_path / "t.ipynb"), tmp_path / "t.html").read_text()
+    tables = re.findall(r"<table\b[^>]*class=\"dataframe\".*?</table>", html, flags=re.S)
+    assert len(tables) == 2
+    plain, labelled = tables
+    assert "<th>0</th>" not in plain and "<td>0.5</td>" in plain and "<th>kappa</th>" in plain
+    assert re.search(r"<th>0\.5</th>", labelled)  # kappa is data here: kept
+
+
+def test_drop_index_columns_only_touches_row_numbers():
+    df = pd.DataFrame({"a": [1, 2]}, index=[5, 7])
+    assert "<th>5</th>" not in drop_index_columns(df.to_html())
+    multi = df.set_index([["x", "y"], [1, 2]]).to_html()
+    assert drop_index_columns(multi) == multi
+
+
+def test_strip_remote_removes_cdn_tags_only():
+    html = ('<script src="https://cdnjs.cloudflare.com/require.js"></script><script>var x = 1;</script>'
+            '<link rel="stylesheet" href="//fonts.example.org/a.css"/><link href="local.css">'
+            '<script type="module">const m = (await import("https://cdn.example.org/mermaid.mjs")).default;</script>')
+    out = strip_remote(html)
+    assert "cdnjs" not in out and "fonts.example" not in out and "mermaid" not in out
+    assert "var x = 1" in out and 'href="local.css"' in out
+
+
+def test_report_renders_01_to_07_and_not_the_pair_notebook():
+    names = [p.name for p in analysis_notebooks()]
+    assert names[0].startswith("01_") and names[-1] == "07_robustness.ipynb"
+    assert "06_why_the_results_look_this_way.ipynb" in names
+    assert not PAIR_NOTEBOOKS & set(names)
+
+
+def test_pair_notebook_parameters_carry_every_non_default_field():
+    p = ModelParams(kappa=0.5, horizon_H=3, rollover_lender="liquidity_aware")
+    got = pair_notebook_parameters(p)
+    assert got["kappa"] == 0.5 and got["n_traders"] == 100
+    assert got["other"] == {"horizon_H": 3, "rollover_lender": "liquidity_aware"}
+    assert ModelParams(**{k: v for k, v in got.items() if k != "other"}, **got["other"]) == p
+
+
+@pytest.mark.integration
+def test_pair_report_renders_08_for_the_given_parameters(tmp_path):
+    r = cli("pair", "--n-traders", "20", "--Q-total", "2000", "--kappa", "0.5", "--mu", "0.75",
+            "--rollover-lender", "liquidity_aware", "--report", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    html_path = tmp_path / "rep" / "08_one_pair.html"
+    assert f"report               {html_path}" in r.stdout
+    html = html_path.read_text()
+    assert "One pair up close" in html and "rollover_lender = liquidity_aware" in html
+    assert "k0.5_c1_mu0.75_rho0.75_s42: N = 20" in html
+    assert "import matplotlib" not in html  # code hidden
+    assert_offline(html)
+    assert html.count("data:image/png;base64") >= 4  # the four figures, embedded
+
+
+def test_pair_report_bad_folder_is_one_line_before_simulating(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = cli("pair", "--report", str(f))
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--report" in r.stderr
+
+
+def test_papermill_documents_every_parameter_of_the_new_notebooks():
+    import papermill as pm
+
+    from bilancio_lite.report import NOTEBOOKS
+
+    got = pm.inspect_notebook(str(NOTEBOOKS / "08_one_pair.ipynb"))
+    assert list(got) == ["kappa", "concentration", "mu", "outside_mid_ratio", "n_traders", "seed", "other"]
+    assert all(p["help"] for p in got.values())
+    assert got["kappa"]["default"] == "1.0" and got["seed"]["default"] == "42"
+    for name in ("06_why_the_results_look_this_way.ipynb", "07_robustness.ipynb"):
+        assert list(pm.inspect_notebook(str(NOTEBOOKS / name))) == ["sweep_dir"]
+
+
+def _can_cut_network() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _can_cut_network(), reason="needs `unshare -n` (a network namespace) to cut the network")
+def test_pair_report_renders_with_the_network_off(tmp_path):
+    import subprocess
+    import sys
+
+    from sweep_fixtures import REPO
+
+    probe = subprocess.run(["unshare", "-n", sys.executable, "-c",
+                            "import socket; socket.create_connection(('1.1.1.1', 443), timeout=2)"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0  # the network really is off in there
+    r = subprocess.run(["unshare", "-n", sys.executable, "-m", "bilancio_lite", "pair", "--n-traders", "20",
+                        "--Q-total", "2000", "--report", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert_offline((tmp_path / "08_one_pair.html").read_text())
