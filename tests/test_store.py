@@ -289,3 +289,24 @@ def test_a_folder_keeps_its_format(pq_ref, tmp_path):
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
     # the format is part of the configuration only when it is not the default (old hashes hold)
     assert smoke_config(format="parquet").config_hash() != smoke_config(format="csv").config_hash()
+
+
+def test_the_analysis_layer_reads_one_variant_from_the_store(tmp_path):
+    import yaml
+
+    from bilancio_lite.analysis.io import load_sweep as analysis_load
+    from bilancio_lite.sweepconfig import load_sweep_config
+
+    data = {"name": "vs", "model": {"n_traders": 20, "Q_total": 2000.0}, "grid": {"kappa": [0.5, 2]},
+            "variants": {"baseline": {}, "h1": {"horizon_H": 1}}, "output": {"shard_size": 3}}
+    f = tmp_path / "vs.yaml"
+    f.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "out"
+    assert run_sweep(load_sweep_config(f), out, engine="inline", workers=0, log=None, progress=False).exit_code == 0
+    assert (out / "tables" / "traders").is_dir()
+    d = analysis_load(out)
+    assert d.variants == ("baseline",) and len(d.comparison) == 2
+    assert set(d.traders["run_id"].str.split("__").str[0]) == {"passive_baseline", "active_baseline"}
+    assert set(analysis_load(out, variant=None).traders["run_id"].str.split("__").str[0]) == {
+        "passive_baseline", "active_baseline", "passive_h1", "active_h1"}
+    assert load_sweep(out).filter(variant="h1").traders["run_id"].nunique() == 4

@@ -157,7 +157,8 @@ def variant_sweep(tmp_path_factory):
             "grid": {"kappa": [0.5, 2], "mu": [0, 0.75]},
             "variants": {"baseline": {}, "lender": {"rollover_lender": "liquidity_aware"},
                          "h1": {"horizon_H": 1}},
-            "output": {"detailed_logging": [{"variant": "baseline"}, {"variant": "lender"}], "shard_size": 6}}
+            "output": {"detailed_logging": [{"variant": "baseline"}, {"variant": "lender"}], "shard_size": 6,
+                       "format": "csv"}}  # the per-run CSV layout (test_store.py covers Parquet)
     f = tmp_path_factory.mktemp("vs") / "vs.yaml"
     f.write_text(yaml.safe_dump(data, sort_keys=False))
     out = f.parent / "out"

@@ -100,7 +100,10 @@ class SweepData:
         if (self.sweep_dir / "tables" / name).is_dir():  # the Parquet store (issue 10)
             from ..store import Sweep
 
-            return Sweep(self.sweep_dir).table(name)
+            store = Sweep(self.sweep_dir)
+            if self.variants is not None:  # only these variants' runs (row groups) are read
+                store = store.filter(variant=list(self.variants))
+            return store.table(name)
         paths = []
         for regime in ("passive", "active"):
             runs = self.sweep_dir / regime / "runs"
