@@ -40,6 +40,7 @@ import argparse
 import concurrent.futures as cf
 import contextlib
 import json
+import logging
 import os
 import platform
 import re
@@ -437,8 +438,7 @@ def make_executor(workers: int, scheduler: str | None = None, *, client: Any = N
             n = len(client.nthreads(callback_timeout=dask_timeout))
             yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
         finally:
-            with contextlib.suppress(Exception):
-                client.close(timeout=2)
+            _close_quietly(client)
     elif workers == 0:
         yield SerialExecutor(), "this process"
     else:
@@ -469,6 +469,26 @@ def terminate_pool(ex: cf.ProcessPoolExecutor, timeout: float = 1.0) -> None:
         if p.is_alive():
             p.kill()
             p.join(1.0)
+
+
+#: loggers through which distributed reports the futures it cancels while a client closes (after
+#: a lost worker: "Couldn't gather … rescheduling", and tornado's "Exception in callback …
+#: FutureCancelledError" with a traceback); the sweep has already said what happened in one line
+_TEARDOWN_LOGGERS = ("tornado.application", "distributed.client", "distributed.cfexecutor")
+
+
+def _close_quietly(client: Any) -> None:
+    """Close a Dask client without the teardown tracebacks of its cancelled futures."""
+    loggers = [logging.getLogger(name) for name in _TEARDOWN_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.suppress(Exception):
+            client.close(timeout=2)
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def connect_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> Any:
