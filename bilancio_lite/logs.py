@@ -189,18 +189,20 @@ def to_csv_fast(df: pd.DataFrame, path: str | os.PathLike) -> None:
     pa_csv.write_csv(table, str(path), _CSV_OPTIONS)
 
 
-def write_run(tables: Mapping[str, pd.DataFrame], final: Path) -> Path:
-    """Write a run folder at once: a hidden temporary sibling, then a rename."""
+def write_run(tables: Mapping[str, pd.DataFrame | pa.Table], final: Path) -> Path:
+    """Write a run folder at once: a hidden temporary sibling, then a rename. The tables are the
+    run's RunTables, or a mapping of DataFrames or Arrow tables (the store's export)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         for name in tables:
             path = tmp / f"{name}.csv"
-            if isinstance(tables, RunTables):
-                pa_csv.write_csv(tables.arrow(name), str(path), _CSV_OPTIONS)
+            table = tables.arrow(name) if isinstance(tables, RunTables) else tables[name]
+            if isinstance(table, pa.Table):
+                pa_csv.write_csv(table, str(path), _CSV_OPTIONS)
             else:
-                to_csv_fast(tables[name], path)
+                to_csv_fast(table, path)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)

@@ -28,9 +28,7 @@ import fnmatch
 import hashlib
 import json
 import os
-import shutil
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -39,12 +37,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from . import schema
-from .logs import _ARROW_TYPE, _CSV_OPTIONS, arrow_schema, comparison_frame
+from .logs import _ARROW_TYPE, arrow_schema, comparison_frame, write_run
 
 FORMATS = ("parquet", "csv")
 RUN_TABLES: tuple[str, ...] = tuple(schema.FILES)
@@ -553,10 +550,8 @@ def export_csv(sweep_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     """Write the per-run §8 CSV folders ``<out>/{passive,active}/runs/<run_id>/*.csv`` from the
     store, byte-identical to what ``output.format: csv`` writes; return (out, number of runs).
 
-    Each run folder appears at once (temporary sibling, then rename). ``runs``: run id glob(s).
+    Each run folder appears at once (:func:`bilancio_lite.logs.write_run`). ``runs``: run id glob(s).
     """
-    from .procs import new_file_mode
-
     src = Path(sweep_dir)
     if detect_format(src) != "parquet":
         raise ValueError(f"{src} has no tables/ folder: not a Parquet sweep (its runs are CSVs already)")
@@ -581,23 +576,9 @@ def export_csv(sweep_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
             per_table[t] = _split_runs(tb)
         for rid in sorted(shard_runs):
             regime = rid.split("_", 1)[0]
-            final = out / regime / "runs" / rid
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.parent / f".tmp-{rid}-{uuid.uuid4().hex[:8]}"
-            tmp.mkdir()
-            try:
-                for t in RUN_TABLES:
-                    part = per_table[t].get(rid)
-                    if part is None:
-                        part = table_schema(t).empty_table()
-                    pa_csv.write_csv(part, str(tmp / f"{t}.csv"), _CSV_OPTIONS)
-                    os.chmod(tmp / f"{t}.csv", new_file_mode())
-                if final.exists():
-                    shutil.rmtree(final)
-                os.replace(tmp, final)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+            tables = {t: per_table[t].get(rid) for t in RUN_TABLES}
+            write_run({t: table_schema(t).empty_table() if tb is None else tb for t, tb in tables.items()},
+                      out / regime / "runs" / rid)
             n += 1
     return out, n
 
