@@ -24,6 +24,22 @@ def smoke_config(**overrides):
     return load_sweep_config(SMOKE, **overrides)
 
 
+def fail_pair(monkeypatch, index: int) -> str:
+    """Make the sweep's simulate_pair raise for the smoke sweep's pair number `index`; its id."""
+    from bilancio_lite import sweep
+
+    bad = smoke_config().pairs()[index].pair_id
+    real = sweep.simulate_pair
+
+    def flaky(params):
+        if params.pair_id == bad:
+            raise RuntimeError("injected failure")
+        return real(params)
+
+    monkeypatch.setattr(sweep, "simulate_pair", flaky)
+    return bad
+
+
 def run_smoke(out: Path, **kw):
     """The smoke sweep, inline in this process unless told otherwise."""
     kw.setdefault("engine", "inline")

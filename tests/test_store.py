@@ -15,7 +15,7 @@ import pytest
 from bilancio_lite import load_sweep, schema, store
 from bilancio_lite.cli import main
 from bilancio_lite.sweep import run_sweep
-from sweep_fixtures import SMOKE, assert_same_csvs, cli, smoke_config, smoke_ref  # noqa: F401
+from sweep_fixtures import SMOKE, assert_same_csvs, cli, fail_pair, smoke_config, smoke_ref  # noqa: F401
 
 RUN_TABLES = list(schema.FILES)
 
@@ -226,24 +226,14 @@ def test_a_damaged_or_deleted_part_is_detected_recomputed_and_identical(pq_ref, 
 
 
 def test_a_failed_pair_reruns_its_whole_shard(tmp_path, monkeypatch, pq_ref):
-    from bilancio_lite import sweep
-
-    bad = smoke_config().pairs()[9].pair_id
-    real = sweep.simulate_pair
-
-    def flaky(params):
-        if params.pair_id == bad:
-            raise RuntimeError("injected failure")
-        return real(params)
-
-    monkeypatch.setattr(sweep, "simulate_pair", flaky)
+    bad = fail_pair(monkeypatch, 9)
     out = tmp_path / "smoke"
     res = run_parquet(out)
     assert (res.n_ok, res.n_failed) == (15, 1)
     st = json.loads((out / "status" / "shard_0001.json").read_text())
     assert st["parts"]["pairs"]["rows"] == 7                       # the failed pair has no rows
     assert len(pd.read_csv(out / "aggregate" / "comparison.csv")) == 15
-    monkeypatch.setattr(sweep, "simulate_pair", real)
+    monkeypatch.undo()                                      # the real simulate_pair again
     res = run_parquet(out)
     assert (res.n_ok, res.n_skipped, res.n_failed) == (8, 8, 0)
     assert_same_tables(pq_ref, out)

@@ -12,7 +12,7 @@ from bilancio_lite import report, sweep
 from bilancio_lite.cli import UsageError, main
 from bilancio_lite.logs import collect_comparison
 from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
-from sweep_fixtures import SMOKE, assert_same_csvs, run_smoke, smoke_config, smoke_ref  # noqa: F401
+from sweep_fixtures import SMOKE, assert_same_csvs, fail_pair, run_smoke, smoke_config, smoke_ref  # noqa: F401
 
 
 def test_outputs_of_a_sweep(smoke_ref):
@@ -65,15 +65,7 @@ def test_resume_skips_complete_pairs_and_rewrites_identically(smoke_ref, tmp_pat
 
 
 def test_a_failing_pair_is_recorded_and_never_aborts(tmp_path, monkeypatch, capsys):
-    bad = smoke_config().pairs()[5].pair_id
-    real = sweep.simulate_pair
-
-    def flaky(params):
-        if params.pair_id == bad:
-            raise RuntimeError("injected failure")
-        return real(params)
-
-    monkeypatch.setattr(sweep, "simulate_pair", flaky)
+    bad = fail_pair(monkeypatch, 5)
     out = tmp_path / "smoke"
     code = main(["sweep", str(SMOKE), "--format", "csv", "--engine", "inline", "--workers", "0", "--out", str(out)])
     assert code == 1
@@ -89,7 +81,7 @@ def test_a_failing_pair_is_recorded_and_never_aborts(tmp_path, monkeypatch, caps
     assert len(pd.read_csv(out / "aggregate" / "comparison.csv")) == 15
     assert json.loads((out / "manifest.json").read_text())["status"] == "completed_with_failures"
     # the rerun retries only the failed pair
-    monkeypatch.setattr(sweep, "simulate_pair", real)
+    monkeypatch.undo()                                      # the real simulate_pair again
     res = run_smoke(out)
     assert (res.n_ok, res.n_skipped, res.n_failed, res.exit_code) == (1, 15, 0, 0)
 
