@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-BUCKET_NAMES: tuple[str, str, str] = ("short", "mid", "long")
+from .schema import BUCKETS
+
 SHORT, MID, LONG = 0, 1, 2
 TRADER, DEALER, VBT = 0, 1, 2
 KIND_NAMES = ("trader", "dealer", "vbt")
@@ -55,7 +56,7 @@ class Book:
         self.eps = 1e-9 * self.S  # eps_cash (§0)
         self.n_agents = N + 6
         self.names = [f"H{i + 1}" for i in range(N)]
-        self.names += [f"DLR_{b}" for b in BUCKET_NAMES] + [f"VBT_{b}" for b in BUCKET_NAMES]
+        self.names += [f"DLR_{b}" for b in BUCKETS] + [f"VBT_{b}" for b in BUCKETS]
         self.kind = [TRADER] * N + [DEALER] * 3 + [VBT] * 3
         self.cash = [0.0] * self.n_agents
         self.tickets: dict[int, Ticket] = {}

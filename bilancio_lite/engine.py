@@ -17,7 +17,8 @@ from typing import Any, Callable
 Progress = Callable[[str, int, int], None]
 
 from . import metrics as _metrics
-from .book import BUCKET_NAMES, DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
+from .book import DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
+from .schema import BUCKETS
 from .dealer import Fill, Market, kernel
 from .logs import RunTables, build_tables
 from .params import ModelParams
@@ -213,7 +214,7 @@ class Run:
             a1 = a0 + 1 if to_dealer else a0
             self.seq += 1
             self.trade_rows.append((
-                t, self.seq, "transfer", "TRANSFER", BUCKET_NAMES[nb], tk.id, tk.lineage,
+                t, self.seq, "transfer", "TRANSFER", BUCKETS[nb], tk.id, tk.lineage,
                 book.names[tk.issuer], tk.due, tk.due - t, S, price, price * S,
                 book.names[receiver], KIND_NAMES[book.kind[receiver]],
                 book.names[sender], KIND_NAMES[book.kind[sender]], "", "", False,
@@ -420,7 +421,7 @@ class Run:
         self.seq += 1
         names, kind = book.names, book.kind
         self.trade_rows.append((
-            t, self.seq, "customer", fill.side, BUCKET_NAMES[b], tk.id, tk.lineage, names[tk.issuer],
+            t, self.seq, "customer", fill.side, BUCKETS[b], tk.id, tk.lineage, names[tk.issuer],
             tk.due, tk.due - t, S, price, price * S, names[buyer], KIND_NAMES[kind[buyer]],
             names[seller], KIND_NAMES[kind[seller]], fill.route,
             fill.reason if fill.route == "passthrough" else "", limit,
@@ -454,7 +455,7 @@ class Run:
             tot = f_d + f_v + f_t
             sd, sv, st = (f_d / tot, f_v / tot, f_t / tot) if tot > 0 else (0.0, 0.0, 0.0)
             self.inv_rows.append((
-                t, BUCKET_NAMES[b], self.a_start[b], a, off[b], book.cash[dealer], q.K, S * q.K,
+                t, BUCKETS[b], self.a_start[b], a, off[b], book.cash[dealer], q.K, S * q.K,
                 100.0 * a / q.K if q.K > 0 else 0.0, a == 0, self.hit[b], self.n_pass[b] > 0,
                 self.n_int[b], self.n_pass[b], q.bid, q.ask, q.p, q.M, q.O, vbt_home[b], book.cash[vbt],
                 tot, f_d, f_v, f_t, sd, sv, sd + sv, st))

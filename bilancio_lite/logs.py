@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import PairResult, Run
 
 RUN_FILES = tuple(schema.FILES)          # file stems inside a run folder
-PAIR_KEYS = ("kappa", "concentration", "mu", "monotonicity", "outside_mid_ratio", "seed")
 
 _NUMPY_DTYPE = {"int": np.int64, "float": np.float64, "bool": np.bool_, "str": object}
 
@@ -157,7 +156,7 @@ def comparison_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     for name, dtype in schema.dtypes("comparison").items():
         if dtype == "Int":
             df[name] = df[name].astype("Int64")
-    return df.sort_values(list(PAIR_KEYS), kind="stable").reset_index(drop=True)
+    return df.sort_values(list(schema.COMPARISON_ORDER), kind="stable").reset_index(drop=True)
 
 
 # --- atomic writing ---------------------------------------------------------------------------

@@ -13,8 +13,6 @@ import typing
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
-
 # --- size limits (stated in `bilancio-lite pair --help`; checked by ModelParams) -----------------
 #: Most base ring tickets K = Q_total/face_value one pair may hold.
 MAX_TICKETS: int = 1_000_000

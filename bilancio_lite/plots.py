@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from .analysis._common import BUCKETS  # noqa: E402
+from .schema import BUCKETS  # noqa: E402
 from .analysis.one_pair import OUTCOME_COLORS, OUTCOMES  # noqa: E402
 
 REGIME_STYLE: dict[str, dict] = {"passive": {"color": "tab:gray", "linestyle": "--"},

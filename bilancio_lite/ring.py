@@ -10,7 +10,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from .book import BUCKET_NAMES, Book, bucket_of
+from .book import Book, bucket_of
 from .params import ModelParams
 
 
@@ -185,4 +185,4 @@ def build_initial_state(p: ModelParams, amounts: list[float] | None = None) -> t
 
 
 __all__ = ["RingInfo", "build_initial_state", "due_days", "ticketize", "dirichlet_amounts",
-           "largest_remainder", "round_half_up", "base_liquidity", "BUCKET_NAMES"]
+           "largest_remainder", "round_half_up", "base_liquidity"]

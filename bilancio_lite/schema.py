@@ -18,6 +18,27 @@ class Column(NamedTuple):
     meaning: str
 
 
+# --- the shared vocabulary: every module imports these names from here -------------------------
+
+#: Maturity buckets by remaining maturity tau, in order (§2.4): index 0, 1, 2 in the engine.
+BUCKETS: tuple[str, str, str] = ("short", "mid", "long")
+#: The two runs of a pair (§6.2), in the order they are run and reported.
+REGIMES: tuple[str, str] = ("passive", "active")
+#: The four axes of the Plan 024 grid (§6.4); a grid cell is one value of each.
+GRID_AXES: tuple[str, ...] = ("kappa", "concentration", "mu", "outside_mid_ratio")
+#: A pair of a grid sweep (§6.2, §6.3): its cell and its replicate seed. Use ``list(PAIR_KEYS)``
+#: when passing them to pandas: a tuple would be read as one label.
+PAIR_KEYS: tuple[str, ...] = (*GRID_AXES, "seed")
+#: The order of the rows of comparison.csv (§8.5): the pair keys with the one further model
+#: parameter of the identity columns, monotonicity, in parameter order.
+COMPARISON_ORDER: tuple[str, ...] = ("kappa", "concentration", "mu", "monotonicity", "outside_mid_ratio", "seed")
+#: Vocabularies of the classification columns (§7.2, §7.4), in their natural order.
+EFFECT_CLASSES: tuple[str, ...] = ("improved", "unchanged", "worsened")
+STRESS_REGIMES: tuple[str, ...] = ("low", "medium", "catastrophic")
+BREADTHS: tuple[str, ...] = ("narrow", "middle", "broad")
+STRATEGIES: tuple[str, ...] = ("no_trade", "hold_to_maturity", "sell_before", "round_trip")
+
+
 def _cols(spec: str) -> tuple[Column, ...]:
     out = []
     for line in spec.strip().splitlines():
@@ -37,7 +58,9 @@ monotonicity | float | ordering of debt sizes m
 outside_mid_ratio | float | rho: initial outside mid per unit face
 n_traders | int | N
 face_value | float | S: ticket face in u (in repayment_events this identity column is named ticket_face)
-""")
+""")#: Columns carried by every row of every per-run file (§8), in order.
+IDENTITY_COLUMNS: tuple[str, ...] = tuple(c.name for c in IDENTITY)
+
 
 TRADES = _cols("""
 day | int | simulation day

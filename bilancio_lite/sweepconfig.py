@@ -44,6 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .params import ModelParams, describe_errors
+from .schema import GRID_AXES
 
 #: ModelParams fields the sweep sets itself: they may appear neither in `model` nor in `grid`.
 RESERVED = {
@@ -56,8 +57,6 @@ RESERVED = {
 #: Variant names: letters and digits, joined by single '-', '.' or '_' (never '__', the separator
 #: between the variant and the rest of the pair id).
 VARIANT_NAME = r"^[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*$"
-#: Axes that enter the pair id (`k…_c…_mu…_rho…_s…`), hence the run folder names.
-PAIR_ID_FIELDS = ("kappa", "concentration", "mu", "outside_mid_ratio")
 MODEL_FIELDS = tuple(ModelParams.model_fields)
 
 
@@ -159,7 +158,7 @@ class SweepConfig(BaseModel):
     @property
     def id_axes(self) -> tuple[str, ...]:
         """Grid axes named in the pair id besides kappa, c, mu and rho (file order)."""
-        return tuple(a for a in self.grid if a not in PAIR_ID_FIELDS)
+        return tuple(a for a in self.grid if a not in GRID_AXES)
 
     def variant_items(self) -> list[tuple[str, dict[str, Any]]]:
         """(name, overrides) per variant; one unnamed variant ("", {}) for a sweep without variants."""

@@ -11,28 +11,18 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-#: A pair (passive + active run) is identified by these columns (§6.2, §6.4). Use
-#: ``list(PAIR_KEYS)`` when passing them to pandas: a tuple would be read as one label.
-PAIR_KEYS: tuple[str, ...] = ("kappa", "concentration", "mu", "outside_mid_ratio", "seed")
-#: A grid cell is a pair without its replicate seed.
-CELL_KEYS: tuple[str, ...] = PAIR_KEYS[:-1]
-#: Columns carried by every row of every per-run file (§8).
-IDENTITY_COLUMNS: tuple[str, ...] = (
-    "run_id", "regime", "seed", "kappa", "concentration", "mu", "monotonicity",
-    "outside_mid_ratio", "n_traders", "face_value",
+from ..schema import (  # noqa: F401  (re-exported: the analysis vocabulary)
+    BREADTHS, BUCKETS, EFFECT_CLASSES, GRID_AXES, IDENTITY_COLUMNS, PAIR_KEYS, REGIMES, STRATEGIES,
+    STRESS_REGIMES,
 )
+
+#: A grid cell is a pair without its replicate seed.
+CELL_KEYS: tuple[str, ...] = GRID_AXES
 #: Pair parameters and pair metrics (§7.2) copied from comparison.csv into the per-run tables.
 PAIR_CONTEXT: tuple[str, ...] = PAIR_KEYS + (
     "n_traders", "face_value", "delta_passive", "delta_active", "trading_effect",
     "trading_relief_ratio", "effect_class", "stress_regime", "identical_default_set",
 )
-
-STRATEGIES: tuple[str, ...] = ("no_trade", "hold_to_maturity", "sell_before", "round_trip")  # §7.4
-EFFECT_CLASSES: tuple[str, ...] = ("improved", "unchanged", "worsened")  # §7.2
-STRESS_REGIMES: tuple[str, ...] = ("low", "medium", "catastrophic")  # §7.2
-BREADTHS: tuple[str, ...] = ("narrow", "middle", "broad")  # §7.2
-BUCKETS: tuple[str, ...] = ("short", "mid", "long")  # §2.4
-REGIMES: tuple[str, ...] = ("passive", "active")
 
 #: Axis labels (with units) for the grid parameters and the pair classes, used by the notebooks.
 PARAM_LABELS: dict[str, str] = {
@@ -57,7 +47,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "regime": REGIMES,
 }
 
-_FLOAT_KEYS = ("kappa", "concentration", "mu", "outside_mid_ratio")
+_FLOAT_KEYS = GRID_AXES
 
 
 def resolve_param(name: str) -> str:
