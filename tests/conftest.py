@@ -1,4 +1,4 @@
-"""Shared pytest set-up.
+"""Shared pytest set-up and fixtures (builders without pytest live in tests/factories/).
 
 The analysis notebooks (run by nbval) default to the smoke sweep under ``outputs/smoke`` and build
 it when it is missing. Build it once here, in the controlling process, before any xdist worker
@@ -6,6 +6,12 @@ starts, so that two notebooks never build it at the same time.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factories.sweeps import run_smoke
 
 
 def pytest_configure(config):
@@ -17,3 +23,16 @@ def pytest_configure(config):
     from bilancio_lite.sweep import ensure_sweep
 
     ensure_sweep()
+
+
+@pytest.fixture(scope="module")
+def smoke_ref(tmp_path_factory) -> Path:
+    """An uninterrupted inline smoke sweep: the reference every other run is compared with.
+
+    One per test module, as when each module imported it: a module may add files to it (the
+    report test writes reports/ and aggregate tables), which must not leak into another module's
+    comparisons."""
+    out = tmp_path_factory.mktemp("smoke_ref") / "smoke"
+    res = run_smoke(out)
+    assert res.exit_code == 0
+    return out

@@ -2,14 +2,19 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bilancio_lite.analysis import (
-    activity_vs_effect, bucket_depletion, dealer_inventory_share, first_default_days,
+    activity_vs_effect, bucket_depletion, dealer_inventory_share, dealer_inventory_vs_debt,
+    debt_money_path, first_default_days, late_activity_effect, takeaway_debt_path,
+    takeaway_inactive, takeaway_inventory_vs_debt, takeaway_late_activity,
 )
-from bilancio_lite.analysis.horizons import DEPLETION_COLUMNS, FIRST_DEFAULT_COLUMNS, SHARE_COLUMNS
-from test_analysis_common import (
+from bilancio_lite.analysis.horizons import (
+    DEPLETION_COLUMNS, FIRST_DEFAULT_COLUMNS, INVENTORY_DEBT_COLUMNS, LATE_COLUMNS, SHARE_COLUMNS,
+)
+from factories.frames import (
     INV_COLS, P, REP_COLS, SYS_COLS, comparison, frame, inv, rep, sysrow,
 )
 
@@ -92,3 +97,65 @@ def test_bucket_depletion():
     assert (mid.net_change, mid.mean_daily_change, mid.first_day_at_capacity) == (1, 0.5, 0)
     assert math.isnan(mid.first_day_at_zero)
     assert bucket_depletion(invs.iloc[0:0]).empty
+
+
+# --------------------------------------------------------------------------- §8.6 D (notebook 05)
+
+
+def test_dealer_inventory_vs_debt():
+    ident = {"run_id": "active_x", "regime": "active", "kappa": 1.0, "concentration": 1.0,
+             "mu": 0.5, "outside_mid_ratio": 0.75, "seed": 1}
+    shares = pd.DataFrame([
+        {**ident, "day": 0, "bucket": "short", "dealer_inventory_face": 40.0, "total_face_outstanding": 300.0},
+        {**ident, "day": 0, "bucket": "mid", "dealer_inventory_face": 20.0, "total_face_outstanding": 300.0},
+        {**ident, "day": 1, "bucket": "short", "dealer_inventory_face": 0.0, "total_face_outstanding": 0.0},
+    ])
+    t = dealer_inventory_vs_debt(shares)
+    assert list(t.columns) == INVENTORY_DEBT_COLUMNS
+    assert t["dealer_inventory_face"].tolist() == [60.0, 0.0]
+    assert t["dealer_share_of_debt"].iloc[0] == 0.2 and math.isnan(t["dealer_share_of_debt"].iloc[1])
+    assert takeaway_inventory_vs_debt(t) == (
+        "Dealers hold 20.0% of the outstanding debt on day 0 and 20.0% on day 0, while the mean "
+        "debt stock goes from 300 u to 300 u.")
+    assert dealer_inventory_vs_debt(shares.iloc[0:0]).empty
+
+
+def test_debt_money_path():
+    rows = []
+    for seed, d2m in ((1, 1.0), (2, 3.0)):
+        for regime, end in (("passive", 0.5), ("active", 1.0)):
+            base = {"regime": regime, "seed": seed, "kappa": 1.0, "concentration": 1.0, "mu": 0.5,
+                    "outside_mid_ratio": 0.75, "total_face_outstanding": 100.0 * d2m,
+                    "total_cash": 100.0, "n_defaulted_traders": seed}
+            rows += [{**base, "day": 0, "debt_to_money": d2m}, {**base, "day": 5, "debt_to_money": end}]
+    path = debt_money_path(pd.DataFrame(rows), by="kappa")
+    assert path[["regime", "day"]].values.tolist() == [["passive", 0], ["passive", 5],
+                                                       ["active", 0], ["active", 5]]
+    assert path["n_runs"].tolist() == [2, 2, 2, 2]
+    assert path["mean_debt_to_money"].tolist() == [2.0, 0.5, 2.0, 1.0]
+    assert path["mean_n_defaulted_traders"].tolist() == [1.5] * 4
+    assert takeaway_debt_path(path) == (
+        "Mean debt/money goes from day 0 to day 5: 2.00 to 0.50 without the dealer; 2.00 to 1.00 with it.")
+
+
+def test_late_activity_effect():
+    comp = comparison(P(0.5, 1), P(0.5, 2), P(0.5, 3), P(0.5, 4))
+    comp["t_end"] = 30
+    usage = comp[["kappa", "concentration", "mu", "outside_mid_ratio", "seed"]].assign(
+        dealer_last_active_day=[np.nan, 5.0, 15.0, 29.0],  # never, < 15, >= 15, >= 15
+        trading_effect=[0.0, 0.0, 0.1, -0.1],
+        effect_class=["unchanged", "unchanged", "improved", "worsened"],
+        dealer_empty_fraction=[1.0, 0.8, 0.2, 0.0])
+    t = late_activity_effect(usage, comp)
+    assert list(t.columns) == LATE_COLUMNS
+    assert t["dealer_activity"].tolist() == ["never active", "inactive in 2nd half", "active in 2nd half"]
+    assert t["n_pairs"].tolist() == [1, 1, 2]
+    assert t["n_improved"].tolist() == [0, 0, 1] and t["n_worsened"].tolist() == [0, 0, 1]
+    assert t["share_improved"].tolist() == [0.0, 0.0, 0.5]
+    assert t["mean_trading_effect"].iloc[2] == pytest.approx(0.0)
+    assert takeaway_late_activity(t).endswith("improvements concentrate where dealers stay active late.")
+    assert takeaway_inactive(usage) == (
+        "Dealers hold nothing in any bucket on a mean 50.0% of days (median 50.0%); in 2 of 4 "
+        "pairs they are empty more than half the horizon.")
+    e = late_activity_effect(usage.iloc[0:0], comp)
+    assert e["n_pairs"].tolist() == [0, 0, 0] and takeaway_late_activity(e) == "No pairs to summarise."

@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 
 from bilancio_lite.analysis import (
-    cash_debt_bin, claims_tercile, initial_conditions_summary, mismatch_sign,
-    trader_initial_conditions,
+    cash_debt_bin, claims_tercile, initial_conditions_by_feature, initial_conditions_long,
+    initial_conditions_summary, mismatch_sign, takeaway_paired_defaults, takeaway_rescued_harmed,
+    takeaway_strategy_mix, takeaway_usage_by_feature, trader_initial_conditions,
 )
-from bilancio_lite.analysis.initial_conditions import SUMMARY_VALUE_COLUMNS, TRADER_COLUMNS
-from test_analysis_common import P, REP_COLS, comparison, frame, rep
+from bilancio_lite.analysis.initial_conditions import (
+    BY_FEATURE_COLUMNS, SUMMARY_VALUE_COLUMNS, TRADER_COLUMNS,
+)
+from factories.frames import P, REP_COLS, comparison, frame, rep
 
 PR = P(0.5, delta_passive=0.5, delta_active=0.5)
 
@@ -141,3 +144,55 @@ def test_bin_helpers():
     assert claims_tercile([0, 1, 2, 3, 4, 5, 6, 7, 8]).tolist() == ["low"] * 3 + ["mid"] * 3 + ["high"] * 3
     assert claims_tercile([5.0, 5.0, 5.0]).tolist() == ["low"] * 3
     assert mismatch_sign([-2, 0, 3]).tolist() == ["<0", "=0", ">0"]
+
+
+# --------------------------------------------------------------------------- §8.6 E (notebook 04)
+
+
+def test_initial_conditions_by_feature_and_long():
+    comp, reps, init = world()
+    t = trader_initial_conditions(reps, comp, initial_traders=init)
+    bf = initial_conditions_by_feature(t)
+    assert list(bf.columns) == BY_FEATURE_COLUMNS
+    assert bf["feature"].unique().tolist() == ["cash_debt_bin", "claims_tercile", "mismatch_sign"]
+    for feature in ("cash_debt_bin", "claims_tercile", "mismatch_sign"):
+        one = initial_conditions_summary(t, feature).rename(columns={feature: "bin"})
+        got = bf.loc[bf["feature"] == feature].drop(columns="feature").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, one, check_dtype=False)
+    d = initial_conditions_long(bf, "defaults")
+    assert len(d) == 2 * len(bf)
+    assert d["regime"].unique().tolist() == ["without dealer (passive)", "with dealer (active)"]
+    cash = d.loc[d["feature"] == "cash_debt_bin"]
+    # from test_summary_by_cash_debt_bin: passive [0, 1, 1, 0], active [1, 0, 1, 0]
+    assert cash["default_rate"].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert initial_conditions_long(bf, "strategies")["strategy"].nunique() == 4
+    r = initial_conditions_long(bf, "rescued")
+    assert r.loc[r["feature"] == "cash_debt_bin", "n_traders_changed"].sum() == 2  # 1 rescued, 1 harmed
+    with pytest.raises(ValueError):
+        initial_conditions_long(bf, "nope")
+    assert initial_conditions_by_feature(t.iloc[0:0]).empty
+
+
+def test_initial_conditions_takeaways():
+    comp, reps, init = world()
+    bf = initial_conditions_by_feature(trader_initial_conditions(reps, comp, initial_traders=init))
+    # usage: cash [0, .25) (H2) 100% of 1; claims high (H2) 100% of 1; mismatch >0 (H1, H2, H4) 2/3
+    assert takeaway_usage_by_feature(bf) == (
+        "Dealer use is highest for cash/debt [0, 0.25) (100.0% of 1), claims tercile high (100.0% of 1), "
+        "maturity mismatch >0 (66.7% of 3).")
+    # H1 is rescued in cash [0.5, 1): 100% -> 0%; H2 harmed raises [0, .25), claims high, and
+    # no others raise (mismatch >0: passive 2/3, active 2/3)
+    text = takeaway_paired_defaults(bf)
+    assert text.startswith("The dealer lowers the default rate of the same traders most for "
+                           "cash/debt [0.5, 1) (from 100.0% to 0.0%)")
+    assert text.endswith("it raises it in 2 of 9 bins.")  # 4 cash + 3 claims + 2 mismatch bins
+    assert takeaway_rescued_harmed(bf) == (
+        "The dealer rescued 1 and harmed 1 of 4 traders; most rescues (1) are at cash/debt [0.5, 1).")
+    assert takeaway_strategy_mix(bf).startswith("The traded share of matured face is highest for "
+                                                "cash/debt [0, 0.25) (100.0%, mostly round_trip)")
+    idle = bf.assign(dealer_usage_rate=0.0)
+    assert takeaway_usage_by_feature(idle) == "No trader used the dealer (0 of 4 traders)."
+    empty = bf.iloc[0:0]
+    for fn in (takeaway_usage_by_feature, takeaway_paired_defaults, takeaway_strategy_mix,
+               takeaway_rescued_harmed):
+        assert fn(empty) == "No traders with the needed initial conditions."

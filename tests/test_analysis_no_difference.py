@@ -11,10 +11,15 @@
 import math
 
 import pandas as pd
+import pytest
 
-from bilancio_lite.analysis import hypothesis_shares, no_difference_pairs
-from bilancio_lite.analysis.no_difference import NO_DIFFERENCE_COLUMNS
-from test_analysis_common import (
+from bilancio_lite.analysis import (
+    hypothesis_shares, hypothesis_verdicts, no_difference_pairs, no_difference_summary,
+    takeaway_dealer_idle, takeaway_defaulters_traded, takeaway_hypothesis,
+    takeaway_no_difference_summary, takeaway_traded_volume, with_initial_face,
+)
+from bilancio_lite.analysis.no_difference import NO_DIFFERENCE_COLUMNS, VERDICT_COLUMNS
+from factories.frames import (
     INV_COLS, P, REP_COLS, TRADE_COLS, comparison, frame, inv, rep, trade,
 )
 
@@ -97,3 +102,74 @@ def test_hypothesis_shares_ties_and_empty():
     e = hypothesis_shares(pd.DataFrame(columns=NO_DIFFERENCE_COLUMNS))
     assert len(e) == 3 and e["share"].isna().all() and not e["explains_most"].any()
     assert (e["n_pairs"] == 0).all()
+
+
+# --------------------------------------------------------------------------- §8.6 C (notebook 02)
+
+
+def nd_table():
+    # U1: no trades, no defaults (F0 200); U2: 60 face traded, its one defaulter traded, H3 holds;
+    # U3: 20 face traded (F0 4000), its one defaulter never traded: H1 and H2 hold.
+    return no_difference_pairs(*world())
+
+
+def test_hypothesis_verdicts():
+    v = hypothesis_verdicts(nd_table())
+    assert list(v.columns) == VERDICT_COLUMNS
+    # H1 holds for U1, U3 (2/3 >= .5); H2 for U3 of the 2 pairs with defaulters (U2, U3);
+    # H3 for U2 of the 2 pairs with traded face (U2, U3).
+    assert v["n_holds"].tolist() == [2, 1, 1]
+    assert v["n_testable"].tolist() == [3, 2, 2]
+    assert v["share"].tolist() == pytest.approx([2 / 3, 1 / 3, 1 / 3])
+    assert v["share_of_testable"].tolist() == pytest.approx([2 / 3, 0.5, 0.5])
+    assert v["verdict"].tolist() == ["confirmed", "partly", "partly"]
+
+
+def test_hypothesis_verdicts_untestable_and_rejected():
+    t = nd_table()
+    only_u1 = hypothesis_verdicts(t.iloc[[0]])  # no defaulters, no trades
+    assert only_u1["verdict"].tolist() == ["confirmed", "not testable", "not testable"]
+    only_u2 = hypothesis_verdicts(t.iloc[[1]])  # 60 face >= 1% of 200; defaulter traded
+    assert only_u2["verdict"].tolist() == ["rejected", "rejected", "confirmed"]
+    empty = hypothesis_verdicts(pd.DataFrame(columns=NO_DIFFERENCE_COLUMNS))
+    assert (empty["verdict"] == "not testable").all() and empty["share"].isna().all()
+    assert "no unchanged pairs" in takeaway_hypothesis(empty, "H1_little_trading")
+    assert "cannot be tested: no unchanged pair has a defaulting trader" in takeaway_hypothesis(
+        only_u1, "H2_defaulters_never_traded")
+    assert takeaway_hypothesis(hypothesis_verdicts(t), "H1_little_trading") == (
+        "H1 (there is simply very little trading) is confirmed: it holds for 2 of 3 unchanged "
+        "pairs (66.7%; testable in 3).")
+
+
+def test_no_difference_summary():
+    s = no_difference_summary(nd_table()).set_index("diagnostic")
+    # no trade: U1; never used: U1, U3; empty fractions NaN, .5, 1; zero-default: U1;
+    # identical set: U2; defaulters 1 + 1, of which U2's traded; every pair fits some hypothesis.
+    expect = {"unchanged pairs": (3, 3), "no dealer-trader trade": (1, 3),
+              "dealer never used (no interior trade)": (2, 3), "dealer empty every day": (1, 3),
+              "dealer empty more than half the days": (1, 3), "zero-default pairs": (1, 3),
+              "identical default set": (1, 3), "defaulting traders that traded": (1, 2),
+              "explained by at least one hypothesis": (3, 3), "explained by no hypothesis": (0, 3)}
+    assert {k: (int(r.n), int(r.out_of)) for k, r in s.iterrows()} == expect
+    assert s.loc["defaulting traders that traded", "share"] == 0.5
+    text = takeaway_no_difference_summary(s.reset_index())
+    assert text.startswith("Of 3 unchanged pairs, 1 had no dealer-trader trade")
+    assert "1 of 2 defaulting traders" in text
+    e = no_difference_summary(pd.DataFrame(columns=NO_DIFFERENCE_COLUMNS))
+    assert e["n"].sum() == 0 and e["share"].isna().all()
+    assert takeaway_no_difference_summary(e) == "There are no unchanged pairs to explain."
+
+
+def test_with_initial_face_and_volume_takeaways():
+    comp = world()[0]
+    t = with_initial_face(nd_table(), comp)
+    assert t["initial_face"].tolist() == [200.0, 200.0, 4000.0]
+    assert t["traded_face_share"].tolist() == pytest.approx([0.0, 0.3, 0.005])
+    assert takeaway_traded_volume(t) == (
+        "In the 3 unchanged pairs traders traded a median 0.5% of the initial debt face with the "
+        "market makers (max 30.0%); 2 pairs are below the 1% H1 threshold.")
+    assert takeaway_defaulters_traded(t).startswith("1 of 2 defaulting traders")
+    assert "in 1 of 2 pairs with defaults no defaulter traded" in takeaway_defaulters_traded(t)
+    idle = takeaway_dealer_idle(t)  # mean of (.5, 1) = 75%
+    assert "mean 75.0% of days (1 pairs empty every day)" in idle and "2 pairs had no interior" in idle
+    assert takeaway_traded_volume(t.iloc[0:0]) == "There are no unchanged pairs to explain."

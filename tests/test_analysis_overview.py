@@ -10,7 +10,7 @@ from bilancio_lite.analysis import (
     takeaway_strategy_correlation, takeaway_traded_vs_untraded, takeaway_usage,
 )
 from bilancio_lite.analysis.overview import OVERVIEW_VALUE_COLUMNS
-from test_analysis_common import P, comparison
+from factories.frames import P, comparison
 
 E = pd.DataFrame()
 

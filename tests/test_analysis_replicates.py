@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from bilancio_lite.analysis import CELL_KEYS, paired_effect_by_slice, wilcoxon_test
+from bilancio_lite.analysis import (
+    CELL_KEYS, paired_effect_by_slice, replicate_count, takeaway_replicate_count, wilcoxon_test,
+)
 from bilancio_lite.analysis.replicates import EFFECT_VALUE_COLUMNS
-from test_analysis_common import P, comparison
+from factories.frames import P, comparison
 
 
 def comp():
@@ -61,3 +63,15 @@ def test_alias_and_empty():
 def test_wilcoxon_helper():
     assert wilcoxon_test(np.array([0.0, 0.0]))[1:] == (1.0, "all differences zero")
     assert math.isnan(wilcoxon_test(np.array([0.3]))[1])
+
+
+# --------------------------------------------------------------------------- replicates
+
+
+def test_replicate_count_and_sentence():
+    one = comparison(P(0.5, 1), P(1.0, 1))
+    two = comparison(P(0.5, 1), P(0.5, 2))
+    assert replicate_count(one) == 1 and replicate_count(two) == 2
+    assert replicate_count(one.iloc[0:0]) == 0
+    assert takeaway_replicate_count(one).startswith("The sweep has R = 1 replicate per cell (2 pairs")
+    assert "R = 2 replicates" in takeaway_replicate_count(two)

@@ -10,14 +10,19 @@ defaulted. A passive row (P1 H1 defaulted) must be ignored.
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bilancio_lite.analysis import (
     strategy_by_effect_class, strategy_by_stress_and_effect, strategy_effect_correlation,
-    strategy_outcomes_by_run, strategy_outcomes_overall, traded_vs_untraded,
+    strategy_flags, strategy_outcomes_by_run, strategy_outcomes_overall, strategy_vs_passive,
+    takeaway_buy_and_hold, takeaway_many_round_trips, takeaway_strategy_default_rates,
+    takeaway_strategy_shares, takeaway_strategy_vs_passive, traded_long, traded_vs_untraded,
 )
-from bilancio_lite.analysis.strategies import BY_RUN_COLUMNS, OVERALL_COLUMNS
-from test_analysis_common import P, REP_COLS, active_liabilities, comparison, frame, rep
+from bilancio_lite.analysis.strategies import (
+    BY_RUN_COLUMNS, FLAG_COLUMNS, OVERALL_COLUMNS, PAIRED_VALUE_COLUMNS, TRADED_VALUE_COLUMNS,
+)
+from factories.frames import P, REP_COLS, active_liabilities, comparison, frame, rep
 
 P1 = P(0.5, 1, delta_passive=0.25, delta_active=0.0)
 P1b = P(0.5, 2, delta_passive=0.15, delta_active=0.10)
@@ -167,3 +172,123 @@ def test_traded_vs_untraded_overall_and_by_class():
     assert b.loc["worsened", "untraded_default_rate"] == 0.0
     e = traded_vs_untraded(reps.iloc[0:0], comp, by="stress_regime")
     assert e.empty and list(e.columns)[0] == "stress_regime"
+
+
+# --------------------------------------------------------------------------- §7.4 / §8.6 A (notebook 03)
+
+PA = P(0.5, delta_passive=0.25, delta_active=0.0)
+
+
+def paired_world(invest=None):
+    """Active vs passive liabilities of one pair:
+    H1@1 sell_before repaid (100 face) vs passive defaulted -> rescued;
+    H2@1 no_trade defaulted (60) vs defaulted -> defaulted both;
+    H3@1 hold repaid (40, held_matching_maturity) vs repaid -> repaid both;
+    H4@1 round_trip defaulted (20, 2 buys 2 sells: many) vs repaid -> harmed;
+    H3@11 hold repaid (40), cycle 2, no passive row."""
+    comp = comparison(PA)
+    if invest is not None:
+        comp["invest"] = invest
+    rows = [
+        rep(PA, "active", "H1", 5, "repaid", "sell_before", sells=2),
+        rep(PA, "active", "H2", 3, "defaulted"),
+        rep(PA, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1),
+        rep(PA, "active", "H4", 1, "defaulted", "round_trip", buys=2, sells=2),
+        rep(PA, "active", "H3", 2, "repaid", "hold_to_maturity", buys=1, cycle=2, day=11),
+        rep(PA, "passive", "H1", 5, "defaulted"), rep(PA, "passive", "H2", 3, "defaulted"),
+        rep(PA, "passive", "H3", 2, "repaid"), rep(PA, "passive", "H4", 1, "repaid"),
+    ]
+    rows[2]["held_matching_maturity"] = True
+    rows[3]["many_round_trips"] = True
+    return comp, frame(rows, REP_COLS)
+
+
+def test_strategy_vs_passive():
+    comp, reps = paired_world()
+    t = strategy_vs_passive(reps, comp)
+    assert list(t.columns) == PAIRED_VALUE_COLUMNS
+    assert t["strategy"].tolist() == ["no_trade", "hold_to_maturity", "sell_before", "round_trip"]
+    assert t["n_liabilities"].tolist() == [1, 2, 1, 1]
+    assert t["face"].tolist() == [60.0, 80.0, 100.0, 20.0]
+    assert t["default_rate_active"].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert t["n_matched"].tolist() == [1, 1, 1, 1]
+    assert t["default_rate_passive"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert t["n_repaid_both"].tolist() == [0, 1, 0, 0]
+    assert t["n_rescued"].tolist() == [0, 0, 1, 0]
+    assert t["n_harmed"].tolist() == [0, 0, 0, 1]
+    assert t["n_defaulted_both"].tolist() == [1, 0, 0, 0]
+    assert t["n_no_passive_row"].tolist() == [0, 1, 0, 0]
+    text = takeaway_strategy_vs_passive(t)
+    assert "1 sell_before liabilities defaulted at 0.0% of face with the dealer versus 100.0%" in text
+    assert "(1 rescued, 0 harmed)" in text
+
+
+def test_strategy_vs_passive_by_flag():
+    comp, reps = paired_world()
+    t = strategy_vs_passive(reps, comp, by="held_matching_maturity")
+    assert len(t) == 8 and t["held_matching_maturity"].tolist() == [False] * 4 + [True] * 4
+    held = t.loc[t["held_matching_maturity"]].set_index("strategy")
+    assert held["n_liabilities"].tolist() == [0, 1, 0, 0]
+    assert held.loc["hold_to_maturity", "n_repaid_both"] == 1
+
+
+def test_strategy_flags_and_takeaways():
+    comp, reps = paired_world()
+    f = strategy_flags(reps, comp)
+    assert list(f.columns) == FLAG_COLUMNS
+    r = f.iloc[0]
+    assert math.isnan(r.n_pairs_invest)  # no invest column
+    assert (r.n_pairs, r.n_liabilities, r.n_traded, r.n_with_buy, r.n_with_sell) == (1, 5, 4, 3, 2)
+    assert (r.n_hold_to_maturity, r.n_round_trip, r.n_many_round_trips) == (2, 1, 1)
+    assert (r.n_held_matching_maturity, r.face_many_round_trips) == (1, 20.0)
+    assert r.default_rate_many_round_trips == 1.0
+    assert takeaway_many_round_trips(f) == (
+        "1 of 5 liabilities were round trips, 1 with many round trips (defaulting at 100.0% of face).")
+    paired = strategy_vs_passive(reps, comp)
+    # hold: 0% vs 0%, nobody rescued or harmed
+    assert takeaway_buy_and_hold(paired, f).endswith(
+        "so it made no difference: these liabilities are repaid with or without the dealer.")
+    mixed = paired.copy()
+    mixed.loc[1, ["default_rate_passive", "default_rate_active", "n_rescued", "n_harmed"]] = [0.5, 0.5, 1, 1]
+    assert takeaway_buy_and_hold(mixed, f).endswith("so no clear net effect.")
+    helped = paired.copy()
+    helped.loc[1, ["default_rate_passive", "n_rescued"]] = [0.5, 3]
+    assert takeaway_buy_and_hold(helped, f).endswith("(3 rescued, 0 harmed), so it helped.")
+
+
+def test_buy_and_hold_without_buyers():
+    comp, reps = paired_world(invest=False)
+    no_buy = reps.loc[reps["buy_count"] == 0]
+    f = strategy_flags(no_buy, comp)
+    assert (f.iloc[0].n_pairs_invest, f.iloc[0].n_with_buy, f.iloc[0].n_round_trip) == (0, 0, 0)
+    text = takeaway_buy_and_hold(strategy_vs_passive(no_buy, comp), f)
+    assert text.startswith("No trader bought from the market makers in this sweep (0 of 1 pairs "
+                           "have the buyer policy on)")
+    assert "many_round_trips never occurs" in takeaway_many_round_trips(f)
+
+
+def test_traded_long():
+    table = pd.DataFrame([["improved", 2, 100.0, 20.0, 0.2, 3, 300.0, 150.0, 0.5, 0.3]],
+                         columns=["effect_class"] + TRADED_VALUE_COLUMNS)
+    long = traded_long(table)
+    assert long["liabilities"].tolist() == ["traded", "never traded"]
+    assert long["n_liabilities"].tolist() == [2, 3] and long["default_rate"].tolist() == [0.2, 0.5]
+    assert long["effect_class"].tolist() == ["improved", "improved"]
+    assert traded_long(table.iloc[0:0]).empty
+
+
+def test_strategy_cut_takeaways():
+    cut = pd.DataFrame({
+        "kappa": [1.0] * 2 + [2.0] * 2, "strategy": ["no_trade", "sell_before"] * 2,
+        "face": [80.0, 20.0, 50.0, 50.0], "face_share": [0.8, 0.2, 0.5, 0.5],
+        "default_face": [8.0, 10.0, 25.0, 5.0]})
+    # traded share: kappa 1 -> 20%, kappa 2 -> 50%; default rates traded vs not: .5 vs .1, .1 vs .5
+    assert takeaway_strategy_shares(cut, "kappa") == (
+        "The traded share of matured face is highest for kappa = 2 (50.0%) and lowest for "
+        "kappa = 1 (20.0%).")
+    none = cut.assign(face_share=[1.0, 0.0] * 2, face=[100.0, 0.0] * 2)
+    assert takeaway_strategy_shares(none, "kappa") == (
+        "No matured face was traded in any kappa group: every liability is no_trade.")
+    assert takeaway_strategy_default_rates(cut, "kappa") == (
+        "Traded liabilities default less often than never-traded ones in 1 of 2 kappa groups "
+        "with both (more often in 1).")

@@ -13,7 +13,7 @@ from bilancio_lite.analysis import (
     usage_by_parameter,
 )
 from bilancio_lite.analysis.usage import USAGE_COLUMNS
-from test_analysis_common import (
+from factories.frames import (
     INV_COLS, P, REP_COLS, SYS_COLS, TRADE_COLS, active_liabilities, comparison, frame, inv, rep,
     sysrow, trade,
 )

@@ -21,7 +21,7 @@ from bilancio_lite import ModelParams, simulate_pair
 from bilancio_lite.cli import main
 from bilancio_lite.engine import run_regime
 from bilancio_lite.params import MAX_TICKETS, describe_errors
-from sweep_fixtures import REPO, SMOKE, cli, run_smoke
+from factories.sweeps import REPO, SMOKE, cli, run_smoke
 
 SMALL = dict(n_traders=10, Q_total=200.0)
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from bilancio_lite.procs import LOCK_NAME, SweepLock, lock_state
-from sweep_fixtures import REPO, SMOKE, assert_same_csvs, cli, smoke_ref  # noqa: F401
+from factories.sweeps import REPO, SMOKE, assert_same_csvs, cli
 
 KILL_BOUND_S = 1.0      # every process gone and no temp folder left within this
 DASK_TIMEOUT_S = 3.0    # --dask-timeout used by the Dask tests

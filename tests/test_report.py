@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
 import pandas as pd
 import pytest
 
-from bilancio_lite import ModelParams
+from bilancio_lite import ModelParams, report
+from bilancio_lite.cli import main
 from bilancio_lite.report import (
     PAIR_NOTEBOOKS, analysis_notebooks, drop_index_columns, pair_notebook_parameters, render_html,
     strip_remote,
 )
-from sweep_fixtures import cli
+from factories.sweeps import cli
 
 REMOTE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
 SECRET_CODE = "hidden_marker_variable = 12345"
@@ -144,7 +146,7 @@ def test_pair_report_renders_with_the_network_off(tmp_path):
     import subprocess
     import sys
 
-    from sweep_fixtures import REPO
+    from factories.sweeps import REPO
 
     probe = subprocess.run(["unshare", "-n", sys.executable, "-c",
                             "import socket; socket.create_connection(('1.1.1.1', 443), timeout=2)"],
@@ -154,3 +156,32 @@ def test_pair_report_renders_with_the_network_off(tmp_path):
                         "--Q-total", "2000", "--report", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert_offline((tmp_path / "08_one_pair.html").read_text())
+
+
+def test_analysis_notebooks_are_discovered(tmp_path):
+    for name in ("00_run_shard.ipynb", "01_a.ipynb", "02_b.ipynb", "10_c.ipynb", "x_01.ipynb", "1_d.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in report.analysis_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
+    assert [p.name for p in report.analysis_notebooks()][:1] == ["01_sweep_overview.ipynb"]
+
+
+def test_report_refuses_a_non_sweep_folder(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a finished sweep folder" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_report_renders_the_overview(smoke_ref, tmp_path):
+    done = cli("report", str(smoke_ref), "--only", "01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = smoke_ref / "reports" / "01_sweep_overview.html"
+    nb = nbformat.read(smoke_ref / "reports" / "01_sweep_overview.ipynb", as_version=4)
+    assert html.is_file() and nb.metadata["papermill"]["parameters"] == {"sweep_dir": str(smoke_ref)}
+    for name in ("overview_by_rho", "overview_by_kappa", "overview_by_concentration", "overview_by_mu",
+                 "overview_by_stress_regime", "effect_heatmap_kappa_c_by_rho", "dealer_activity_by_run",
+                 "dealer_activity_summary"):
+        assert (smoke_ref / "aggregate" / f"{name}.csv").is_file(), name
+    text = html.read_text()
+    assert "The mean trading effect peaks at" in text and "dealers are empty on a median" in text
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert str(smoke_ref) not in outputs  # outputs show no absolute paths (they vary between runs)

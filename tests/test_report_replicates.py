@@ -44,8 +44,7 @@ def test_takeaway_ci_without_pairs():
 
 @pytest.mark.integration
 def test_report_renders_notebooks_in_parallel(tmp_path):
-    from sweep_fixtures import cli
-    from test_store import run_parquet
+    from factories.sweeps import cli, run_parquet
 
     out = tmp_path / "smoke"
     assert run_parquet(out).exit_code == 0

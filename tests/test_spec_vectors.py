@@ -1,4 +1,4 @@
-"""The test vectors T1–T20 of docs/model.md §11, with the spec's numbers (T21–T25: test_revision2.py).
+"""The test vectors T1–T20 of docs/model.md §11, with the spec's numbers (T21–T25: test_spec_revision2.py).
 
 Every expected number is copied from §11 (printed to 4–6 significant figures, hence abs=1e-4 or
 abs=1e-3 where the spec prints fewer digits) or computed by hand from §3.2/§5.2 in the comments.

@@ -15,17 +15,9 @@ import pytest
 from bilancio_lite import load_sweep, schema, store
 from bilancio_lite.cli import main
 from bilancio_lite.sweep import run_sweep
-from sweep_fixtures import SMOKE, assert_same_csvs, cli, fail_pair, smoke_config, smoke_ref  # noqa: F401
+from factories.sweeps import SMOKE, assert_same_csvs, cli, fail_pair, run_parquet, smoke_config
 
 RUN_TABLES = list(schema.FILES)
-
-
-def run_parquet(out: Path, **kw):
-    kw.setdefault("engine", "inline")
-    kw.setdefault("workers", 0)
-    kw.setdefault("log", None)
-    kw.setdefault("progress", False)
-    return run_sweep(smoke_config(format="parquet"), out, **kw)
 
 
 @pytest.fixture(scope="module")

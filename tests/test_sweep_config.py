@@ -7,7 +7,7 @@ import yaml
 
 from bilancio_lite.cli import main
 from bilancio_lite.sweepconfig import SweepConfig, SweepConfigError, load_sweep_config
-from sweep_fixtures import PLAN024, REPO, SMOKE
+from factories.sweeps import PLAN024, REPO, SMOKE
 
 
 def smoke_dict() -> dict:
@@ -144,7 +144,7 @@ def test_cell_rule_across_axes():
 
 def test_a_grid_axis_outside_the_id_is_named_in_the_pair_id():
     # issue 9: grid axes may be any model field (this grid used to be refused for colliding ids;
-    # the collision guard itself is tested in test_variants.py)
+    # the collision guard itself is tested in test_sweep_config_variants.py)
     d = smoke_dict()
     model = {k: v for k, v in d["model"].items() if k != "n_traders"}
     cfg = SweepConfig.from_dict({**d, "model": model, "grid": {**d["grid"], "n_traders": [20, 40]}})

@@ -17,7 +17,7 @@ from bilancio_lite.analysis.io import sweep_variants
 from bilancio_lite.cli import main
 from bilancio_lite.sweep import run_sweep
 from bilancio_lite.sweepconfig import SweepConfig, SweepConfigError, load_sweep_config
-from sweep_fixtures import PLAN024, REPO, SMOKE
+from factories.sweeps import PLAN024, REPO, SMOKE
 
 ROBUSTNESS = REPO / "params" / "robustness.yaml"
 #: sha256 of the Plan 024 pair ids, one per line, computed with the code before variants existed

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bilancio_lite.sweep import run_sweep
-from sweep_fixtures import REPO, SMOKE, assert_same_csvs, cli, smoke_config, smoke_ref  # noqa: F401
+from factories.sweeps import REPO, SMOKE, assert_same_csvs, cli, smoke_config
 
 pytestmark = pytest.mark.integration
 
@@ -91,19 +91,3 @@ def test_dask_local_cluster_matches_local_run(smoke_ref, tmp_path):
     check_papermill_outputs(out, "")
     man = json.loads((out / "manifest.json").read_text())
     assert man["executor"] == {"scheduler": cluster.scheduler_address}
-
-
-def test_report_renders_the_overview(smoke_ref, tmp_path):
-    done = cli("report", str(smoke_ref), "--only", "01")
-    assert done.returncode == 0, done.stdout + done.stderr
-    html = smoke_ref / "reports" / "01_sweep_overview.html"
-    nb = nbformat.read(smoke_ref / "reports" / "01_sweep_overview.ipynb", as_version=4)
-    assert html.is_file() and nb.metadata["papermill"]["parameters"] == {"sweep_dir": str(smoke_ref)}
-    for name in ("overview_by_rho", "overview_by_kappa", "overview_by_concentration", "overview_by_mu",
-                 "overview_by_stress_regime", "effect_heatmap_kappa_c_by_rho", "dealer_activity_by_run",
-                 "dealer_activity_summary"):
-        assert (smoke_ref / "aggregate" / f"{name}.csv").is_file(), name
-    text = html.read_text()
-    assert "The mean trading effect peaks at" in text and "dealers are empty on a median" in text
-    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
-    assert str(smoke_ref) not in outputs  # outputs show no absolute paths (they vary between runs)

@@ -12,7 +12,7 @@ from bilancio_lite import report, sweep
 from bilancio_lite.cli import UsageError, main
 from bilancio_lite.logs import collect_comparison
 from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
-from sweep_fixtures import SMOKE, assert_same_csvs, fail_pair, run_smoke, smoke_config, smoke_ref  # noqa: F401
+from factories.sweeps import SMOKE, assert_same_csvs, fail_pair, run_smoke, smoke_config
 
 
 def test_outputs_of_a_sweep(smoke_ref):
@@ -161,14 +161,3 @@ def test_overview_helpers_on_the_smoke_sweep(smoke_ref):
     assert f"median {100 * median:.0f}% of days" in report.takeaway_dealer_activity(comp)
     assert report.takeaway_cuts(tables).startswith("Along each axis the mean trading effect is largest at rho=")
 
-
-def test_analysis_notebooks_are_discovered(tmp_path):
-    for name in ("00_run_shard.ipynb", "01_a.ipynb", "02_b.ipynb", "10_c.ipynb", "x_01.ipynb", "1_d.ipynb"):
-        (tmp_path / name).write_text("{}")
-    assert [p.name for p in report.analysis_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
-    assert [p.name for p in report.analysis_notebooks()][:1] == ["01_sweep_overview.ipynb"]
-
-
-def test_report_refuses_a_non_sweep_folder(tmp_path, capsys):
-    assert main(["report", str(tmp_path)]) == 2
-    assert "not a finished sweep folder" in capsys.readouterr().err

@@ -1,4 +1,7 @@
-"""Shared helpers for the sweep tests (imported by tests/test_sweep*.py; not a test module)."""
+"""Builders for the sweep tests: the smoke sweep run inline (per-run CSV layout or the Parquet
+store), an injected pair failure, CSV comparison and the CLI in a subprocess (§6.4).
+
+The session fixture ``smoke_ref`` built from these lives in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,12 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bilancio_lite.sweep import run_sweep
 from bilancio_lite.sweepconfig import load_sweep_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/factories/sweeps.py -> the repository
 SMOKE = REPO / "params" / "smoke.yaml"
 PLAN024 = REPO / "params" / "plan024.yaml"
 
@@ -49,6 +50,14 @@ def run_smoke(out: Path, **kw):
     return run_sweep(smoke_config(), out, **kw)
 
 
+def run_parquet(out: Path, **kw):
+    kw.setdefault("engine", "inline")
+    kw.setdefault("workers", 0)
+    kw.setdefault("log", None)
+    kw.setdefault("progress", False)
+    return run_sweep(smoke_config(format="parquet"), out, **kw)
+
+
 def result_csvs(root: Path) -> list[Path]:
     """Every result CSV of a sweep folder (runs, pair rows, comparison), relative to it."""
     return sorted(p.relative_to(root) for sub in ("passive", "active", "aggregate")
@@ -66,12 +75,3 @@ def assert_same_csvs(a: Path, b: Path) -> int:
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bilancio_lite", *args], capture_output=True,
                           text=True, cwd=kw.pop("cwd", REPO), **kw)
-
-
-@pytest.fixture(scope="session")
-def smoke_ref(tmp_path_factory) -> Path:
-    """An uninterrupted inline smoke sweep: the reference every other run is compared with."""
-    out = tmp_path_factory.mktemp("smoke_ref") / "smoke"
-    res = run_smoke(out)
-    assert res.exit_code == 0
-    return out
