@@ -14,7 +14,7 @@ from bilancio_lite.analysis._common import as_bool, ratio, sort_frame
 from factories.frames import INV_COLS, P, REP_COLS, SYS_COLS, TRADE_COLS, comparison
 
 
-def test_pair_keys_constant():
+def test_pair_keys_are_the_five_grid_axes_in_order():
     assert PAIR_KEYS == ("kappa", "concentration", "mu", "outside_mid_ratio", "seed")
 
 

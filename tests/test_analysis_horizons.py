@@ -21,7 +21,7 @@ from factories.frames import (
 P1, P2, P3 = P(0.5), P(1.0), P(2.0)
 
 
-def test_dealer_inventory_share():
+def test_dealer_inventory_share_is_face_over_bucket_outstanding():
     invs = frame([
         inv(P1, "active", 1, "short", 1, outstanding=100.0),
         inv(P1, "active", 0, "mid", 0, outstanding=0.0),
@@ -38,7 +38,7 @@ def test_dealer_inventory_share():
     assert dealer_inventory_share(invs.iloc[0:0], sys_).empty
 
 
-def test_activity_vs_effect_bins():
+def test_activity_vs_effect_counts_pairs_per_activity_bin():
     usage = pd.DataFrame({
         "dealer_active_fraction": [0.0, 0.2, 0.5, 0.9, float("nan")],
         "trading_effect": [0.0, 0.1, 0.2, 0.3, -0.1],
@@ -56,7 +56,7 @@ def test_activity_vs_effect_bins():
     assert activity_vs_effect(usage.iloc[0:0]).empty
 
 
-def test_first_default_days():
+def test_first_default_days_and_delay_per_pair():
     comp = comparison(P3, P2, P1)
     reps = frame([
         rep(P1, "passive", "H1", 1, "defaulted", day=4), rep(P1, "passive", "H2", 1, "defaulted", day=1),
@@ -75,7 +75,7 @@ def test_first_default_days():
     assert first_default_days(reps, comp.iloc[0:0]).empty
 
 
-def test_bucket_depletion():
+def test_bucket_depletion_summarises_each_dealer_bucket_path():
     invs = frame([
         inv(P1, "active", 1, "short", 0, cap=4, limit=True),
         inv(P1, "active", 0, "short", 2, start=3, cap=4),
@@ -102,7 +102,7 @@ def test_bucket_depletion():
 # --------------------------------------------------------------------------- §8.6 D (notebook 05)
 
 
-def test_dealer_inventory_vs_debt():
+def test_dealer_inventory_vs_debt_sums_buckets_per_day():
     ident = {"run_id": "active_x", "regime": "active", "kappa": 1.0, "concentration": 1.0,
              "mu": 0.5, "outside_mid_ratio": 0.75, "seed": 1}
     shares = pd.DataFrame([
@@ -120,7 +120,7 @@ def test_dealer_inventory_vs_debt():
     assert dealer_inventory_vs_debt(shares.iloc[0:0]).empty
 
 
-def test_debt_money_path():
+def test_debt_money_path_averages_runs_per_regime_and_day():
     rows = []
     for seed, d2m in ((1, 1.0), (2, 3.0)):
         for regime, end in (("passive", 0.5), ("active", 1.0)):
@@ -138,7 +138,7 @@ def test_debt_money_path():
         "Mean debt/money goes from day 0 to day 5: 2.00 to 0.50 without the dealer; 2.00 to 1.00 with it.")
 
 
-def test_late_activity_effect():
+def test_late_activity_effect_groups_pairs_by_when_dealers_were_last_active():
     comp = comparison(P(0.5, 1), P(0.5, 2), P(0.5, 3), P(0.5, 4))
     comp["t_end"] = 30
     usage = comp[["kappa", "concentration", "mu", "outside_mid_ratio", "seed"]].assign(

@@ -128,7 +128,7 @@ def test_summary_zero_face_and_missing_bins():
                                              "round_trip")]].tolist() == [0.0] * 4
 
 
-def test_empty_inputs():
+def test_empty_repayments_or_comparison_give_empty_tables_with_their_columns():
     comp, reps, _ = world()
     e = trader_initial_conditions(reps.iloc[0:0], comp)
     assert e.empty and list(e.columns) == TRADER_COLUMNS
@@ -138,7 +138,7 @@ def test_empty_inputs():
     assert initial_conditions_summary(trader_initial_conditions(reps, comp)).empty  # no cash data
 
 
-def test_bin_helpers():
+def test_cash_debt_bins_claims_terciles_and_mismatch_signs_label_each_value():
     assert cash_debt_bin([0.0, 0.2499, 0.25, 1.0, 2.0, 100.0]).tolist() == [
         "[0, 0.25)", "[0, 0.25)", "[0.25, 0.5)", "[1, 2)", "[2, inf)", "[2, inf)"]
     assert claims_tercile([0, 1, 2, 3, 4, 5, 6, 7, 8]).tolist() == ["low"] * 3 + ["mid"] * 3 + ["high"] * 3

@@ -54,7 +54,7 @@ def test_load_sweep_skips_unfinished_run_folders(tmp_path):
     assert "H9" not in set(load_sweep(tmp_path).repayments["trader_id"])
 
 
-def test_load_sweep_header_only_everywhere(tmp_path):
+def test_load_sweep_keeps_columns_and_dtypes_of_header_only_files(tmp_path):
     p = P(1.0)
     d = tmp_path / "active" / "runs" / run_id(p, "active")
     d.mkdir(parents=True)
@@ -64,7 +64,7 @@ def test_load_sweep_header_only_everywhere(tmp_path):
     assert t["hit_inventory_limit"].dtype == bool
 
 
-def test_load_sweep_missing_paths(tmp_path):
+def test_load_sweep_names_the_missing_folder_or_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         load_sweep(tmp_path / "nope")
     sd = load_sweep(tmp_path)
@@ -74,7 +74,7 @@ def test_load_sweep_missing_paths(tmp_path):
         _ = sd.repayments
 
 
-def test_write_table_atomic(tmp_path):
+def test_write_table_writes_atomically_under_aggregate_and_refuses_other_paths(tmp_path):
     df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     path = write_table(df, tmp_path, "my_table")
     assert path == tmp_path / "aggregate" / "my_table.csv"

@@ -51,7 +51,7 @@ def world():
     return comp, trades, reps, invs
 
 
-def test_no_difference_pairs_exact():
+def test_no_difference_pairs_match_the_hand_built_pairs():
     t = no_difference_pairs(*world())
     assert list(t.columns) == NO_DIFFERENCE_COLUMNS
     assert t["kappa"].tolist() == [1.0, 2.0, 4.0]
@@ -86,7 +86,7 @@ def test_no_difference_without_any_trades():
     assert t["H2_defaulters_never_traded"].tolist() == [False, True, True]
 
 
-def test_hypothesis_shares():
+def test_hypothesis_shares_count_the_pairs_each_hypothesis_explains():
     s = hypothesis_shares(no_difference_pairs(*world()))
     assert s["hypothesis"].tolist() == ["H1_little_trading", "H2_defaulters_never_traded",
                                         "H3_healthy_traders_trade"]
@@ -113,7 +113,7 @@ def nd_table():
     return no_difference_pairs(*world())
 
 
-def test_hypothesis_verdicts():
+def test_hypothesis_verdicts_follow_the_share_of_testable_pairs():
     v = hypothesis_verdicts(nd_table())
     assert list(v.columns) == VERDICT_COLUMNS
     # H1 holds for U1, U3 (2/3 >= .5); H2 for U3 of the 2 pairs with defaulters (U2, U3);
@@ -141,7 +141,7 @@ def test_hypothesis_verdicts_untestable_and_rejected():
         "pairs (66.7%; testable in 3).")
 
 
-def test_no_difference_summary():
+def test_no_difference_summary_counts_each_diagnostic_and_takeaway():
     s = no_difference_summary(nd_table()).set_index("diagnostic")
     # no trade: U1; never used: U1, U3; empty fractions NaN, .5, 1; zero-default: U1;
     # identical set: U2; defaulters 1 + 1, of which U2's traded; every pair fits some hypothesis.

@@ -61,7 +61,7 @@ def test_quotes_lie_within_the_outside_band_and_trades_are_customer_trades(trace
     assert "rescued" in one_pair.takeaway_pair(pair, one_pair.trader_outcomes(pair), t)
 
 
-def test_one_pair_plots(traced):
+def test_one_pair_plots_are_labelled_figures(traced):
     pair, due = traced
     out = one_pair.trader_outcomes(pair)
     _labelled(plots.dealer_panels(one_pair.dealer_quotes(pair)))

@@ -21,7 +21,7 @@ def comp():
                       P(0.5, 1, delta_passive=0.25, delta_active=0.0))
 
 
-def test_sweep_overview_by_kappa():
+def test_sweep_overview_by_kappa_gives_mean_deltas_and_class_counts():
     o = sweep_overview(comp(), "kappa")
     assert list(o.columns) == ["kappa"] + OVERVIEW_VALUE_COLUMNS
     assert o["kappa"].tolist() == [0.5, 1.0, 2.0]

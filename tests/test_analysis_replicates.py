@@ -20,7 +20,7 @@ def comp():
     return comparison(*pairs)
 
 
-def test_paired_effect_by_kappa():
+def test_paired_effect_by_kappa_gives_mean_bootstrap_ci_and_wilcoxon_p():
     t = paired_effect_by_slice(comp(), "kappa", n_boot=500)
     assert list(t.columns) == ["kappa"] + EFFECT_VALUE_COLUMNS
     a, b, c = (t.iloc[i] for i in range(3))
@@ -38,7 +38,7 @@ def test_paired_effect_by_kappa():
     assert c.note.startswith("fewer than 2 pairs")
 
 
-def test_deterministic_and_slice_independent():
+def test_paired_effect_is_deterministic_and_independent_of_other_slices():
     t1 = paired_effect_by_slice(comp(), "kappa", n_boot=300, seed=7)
     t2 = paired_effect_by_slice(comp(), "kappa", n_boot=300, seed=7)
     assert t1.equals(t2)
@@ -46,21 +46,21 @@ def test_deterministic_and_slice_independent():
     assert only.iloc[0].ci_low == t1.iloc[0].ci_low and only.iloc[0].ci_high == t1.iloc[0].ci_high
 
 
-def test_r_equals_one_per_cell():
+def test_one_pair_per_cell_has_no_ci_and_no_p_value():
     t = paired_effect_by_slice(comp().query("seed == 1"), list(CELL_KEYS))
     assert len(t) == 3 and (t["n_pairs"] == 1).all()
     assert t["ci_low"].isna().all() and t["p_value"].isna().all()
     assert t["note"].str.startswith("fewer than 2").all()
 
 
-def test_alias_and_empty():
+def test_paired_effect_accepts_the_rho_alias_and_keeps_columns_when_empty():
     t = paired_effect_by_slice(comp(), "rho", n_boot=100)
     assert t.columns[0] == "outside_mid_ratio" and t.iloc[0].n_pairs == 8
     e = paired_effect_by_slice(comp().iloc[0:0], "kappa")
     assert e.empty and list(e.columns) == ["kappa"] + EFFECT_VALUE_COLUMNS
 
 
-def test_wilcoxon_helper():
+def test_wilcoxon_of_all_zero_differences_is_p_1_and_of_one_difference_nan():
     assert wilcoxon_test(np.array([0.0, 0.0]))[1:] == (1.0, "all differences zero")
     assert math.isnan(wilcoxon_test(np.array([0.3]))[1])
 
@@ -68,7 +68,7 @@ def test_wilcoxon_helper():
 # --------------------------------------------------------------------------- replicates
 
 
-def test_replicate_count_and_sentence():
+def test_replicate_count_counts_seeds_per_cell_and_says_so():
     one = comparison(P(0.5, 1), P(1.0, 1))
     two = comparison(P(0.5, 1), P(0.5, 2))
     assert replicate_count(one) == 1 and replicate_count(two) == 2

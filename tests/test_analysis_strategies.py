@@ -83,14 +83,14 @@ def test_by_run_rejects_unknown_strategy():
         strategy_outcomes_by_run(reps, comp)
 
 
-def test_by_run_empty_inputs():
+def test_by_run_without_rows_gives_zeros_for_every_pair():
     comp, reps = world()
     assert list(strategy_outcomes_by_run(reps, comp.iloc[0:0]).columns) == BY_RUN_COLUMNS
     t = strategy_outcomes_by_run(reps.iloc[0:0], comp)  # no rows at all: zeros for every pair
     assert len(t) == 4 and t["total_face_value"].sum() == 0 and t["default_rate_total"].sum() == 0
 
 
-def test_overall_per_cell_and_strategy():
+def test_overall_sums_face_and_defaults_per_cell_and_strategy():
     comp, reps = world()
     o = strategy_outcomes_overall(strategy_outcomes_by_run(reps, comp))
     assert list(o.columns) == OVERALL_COLUMNS
@@ -111,7 +111,7 @@ def test_overall_per_cell_and_strategy():
     assert strategy_outcomes_overall(strategy_outcomes_by_run(reps, comp.iloc[0:0])).empty
 
 
-def test_cut_by_effect_class():
+def test_cut_by_effect_class_gives_face_shares_and_default_rates():
     comp, reps = world()
     c = strategy_by_effect_class(strategy_outcomes_by_run(reps, comp))
     assert c["effect_class"].tolist() == ["improved"] * 4 + ["unchanged"] * 4 + ["worsened"] * 4
@@ -136,7 +136,7 @@ def test_cut_by_stress_and_effect_order():
     assert groups == [["low", "unchanged"], ["low", "worsened"], ["medium", "improved"]]
 
 
-def test_correlation_with_trading_effect():
+def test_correlation_of_face_shares_with_trading_effect_skips_runs_without_face():
     comp, reps = world()
     r = strategy_effect_correlation(strategy_outcomes_by_run(reps, comp)).set_index("strategy")
     # runs with face: P1 (te .25), P1b (.05), P3 (-.25); P2 has no face and is skipped
@@ -203,7 +203,7 @@ def paired_world(invest=None):
     return comp, frame(rows, REP_COLS)
 
 
-def test_strategy_vs_passive():
+def test_strategy_vs_passive_matches_each_liability_with_its_passive_outcome():
     comp, reps = paired_world()
     t = strategy_vs_passive(reps, comp)
     assert list(t.columns) == PAIRED_VALUE_COLUMNS
@@ -267,7 +267,7 @@ def test_buy_and_hold_without_buyers():
     assert "many_round_trips never occurs" in takeaway_many_round_trips(f)
 
 
-def test_traded_long():
+def test_traded_long_gives_a_traded_and_a_never_traded_row_per_class():
     table = pd.DataFrame([["improved", 2, 100.0, 20.0, 0.2, 3, 300.0, 150.0, 0.5, 0.3]],
                          columns=["effect_class"] + TRADED_VALUE_COLUMNS)
     long = traded_long(table)

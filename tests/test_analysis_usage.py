@@ -55,7 +55,7 @@ def test_participation_breadth_thresholds():
         "narrow", "narrow", "middle", "middle", "broad", "broad"]
 
 
-def test_dealer_usage_by_run_exact():
+def test_dealer_usage_by_run_counts_trades_traders_and_inventory_days():
     comp, trades, reps, invs, sys_ = world()
     u = dealer_usage_by_run(comp, trades, reps, invs, sys_)
     assert list(u.columns) == USAGE_COLUMNS
@@ -89,7 +89,7 @@ def test_dealer_usage_by_run_exact():
     assert p1.dealer_pnl == 3.5
 
 
-def test_dealer_usage_empty_inputs():
+def test_dealer_usage_without_rows_gives_zero_counts_and_narrow_breadth():
     comp, trades, reps, invs, sys_ = world()
     e = dealer_usage_by_run(comp.iloc[0:0], trades, reps, invs, sys_)
     assert e.empty and list(e.columns) == USAGE_COLUMNS
@@ -99,7 +99,7 @@ def test_dealer_usage_empty_inputs():
     assert u["dealer_active_fraction"].isna().all() and u["frac_repaid_that_traded"].isna().all()
 
 
-def test_usage_by_parameter_and_alias():
+def test_usage_by_parameter_groups_pairs_and_accepts_the_rho_alias():
     comp, trades, reps, invs, sys_ = world()
     u = dealer_usage_by_run(comp, trades, reps, invs, sys_)
     k = usage_by_parameter(u, "kappa").set_index("kappa")
@@ -114,7 +114,7 @@ def test_usage_by_parameter_and_alias():
     assert usage_by_parameter(u.iloc[0:0], "mu").empty
 
 
-def test_usage_by_breadth():
+def test_usage_by_breadth_groups_pairs_narrow_middle_broad():
     comp, trades, reps, invs, sys_ = world()
     b = usage_by_breadth(dealer_usage_by_run(comp, trades, reps, invs, sys_))
     assert b["participation_breadth"].tolist() == ["narrow", "middle", "broad"]
@@ -123,7 +123,7 @@ def test_usage_by_breadth():
     assert b.iloc[0].n_unchanged == 1 and b.iloc[0].n_worsened == 1
 
 
-def test_cells_traded_default_less():
+def test_cells_traded_default_less_keeps_cells_where_traded_face_defaults_less():
     comp, trades, reps, invs, sys_ = world()
     c = cells_traded_default_less(reps, comp)
     # kappa .5: traded 160 face (20 defaulted) -> .125 vs untraded 100 (60) -> .6: kept.

@@ -49,7 +49,7 @@ def test_each_rescued_mechanism_and_sales_after_the_default_day_do_not_count():
     assert m == {"H2": "rescued_by_sale", "H3": "debtor_rescued", "H4": "other"}
 
 
-def test_h1_debtor_is_hn():
+def test_h1s_debtor_is_the_last_trader_of_the_ring():
     traders = [("passive", "H1", None), ("passive", "H4", None), ("active", "H1", 3), ("active", "H4", 2)]
     out = why.trader_mechanisms(traders_frame(traders), pd.DataFrame(columns=list(sale("H1", 0, "H4", 1))), COMP)
     assert out.set_index("trader_id").loc["H1", "debtor_id"] == "H4"
@@ -90,7 +90,7 @@ def test_defaults_by_cycle_counts_defaulted_cohorts():
     assert "passive: 1 of 2 defaulted cohorts (50%) in cycle 1" in why.takeaway_defaults_by_cycle(t)
 
 
-def test_outside_mid_path_quantiles():
+def test_outside_mid_path_gives_mean_and_quantiles_per_bucket_and_day():
     ss = pd.DataFrame({"regime": ["active"] * 4, "day": [0, 0, 1, 1], "M_short": [1.0, 0.5, 0.8, 0.4],
                        "M_mid": [1.0] * 4, "M_long": [1.0] * 4})
     p = why.outside_mid_path(ss)
@@ -99,14 +99,14 @@ def test_outside_mid_path_quantiles():
     assert "short 0.750 -> 0.600" in why.takeaway_outside_mid(p)
 
 
-def test_lender_scope(tmp_path):
+def test_lender_scope_keeps_variants_that_change_only_the_lender(tmp_path):
     assert why.lender_scope(tmp_path) is None
     (tmp_path / "sweep.yaml").write_text("variants:\n  base: {}\n  lc: {rollover_lender: liquidity_aware}\n"
                                          "  both: {rollover_lender: liquidity_aware, horizon_H: 3}\n")
     assert why.lender_scope(tmp_path) == ["base", "lc"]
 
 
-def test_diagnostics_table_by_lender():
+def test_diagnostics_table_summarises_pairs_per_lender():
     comp = pd.DataFrame({"rollover_lender": ["forced", "forced", "liquidity_aware"], "trading_effect": [0.1, 0.3, 0.0],
                          "trade_day_share_day0": [1.0, 0.5, None], "defaults_after_cycle1_active": [0, 2, 1],
                          "declined_rollovers_active": [0, 0, 7], "dealer_inventory_from_customers_share": [0.1, 0.3, 0.0],

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bilancio_lite.params import ModelParams, describe_errors
 
 
-def test_spec_defaults():
+def test_defaults_are_the_spec_values():
     p = ModelParams()
     assert (p.n_traders, p.Q_total, p.face_value, p.maturity_days) == (100, 10_000, 20, 10)
     assert p.n_tickets == 500
@@ -130,7 +130,7 @@ def test_cli_infinite_Q_total_exits_2():
     assert r.returncode == 2 and "Q_total" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_cli_pair_smoke():
+def test_cli_pair_runs_and_prints_both_deltas():
     r = _run("pair", "--n-traders", "20", "--Q-total", "2000")
     assert r.returncode == 0, r.stderr
     assert "delta passive" in r.stdout and "delta active" in r.stdout

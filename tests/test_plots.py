@@ -14,7 +14,7 @@ from bilancio_lite.analysis import why  # noqa: E402
 from factories.figures import assert_labelled as _labelled  # noqa: E402
 
 
-def test_sweep_plots():
+def test_sweep_plots_are_labelled_figures():
     days = pd.DataFrame({"day": [0, 1, 2], "n_trades": [100, 1, 0], "share": [0.99, 0.01, 0], "n_runs_trading": [3, 1, 0]})
     _labelled(plots.trade_days(days))
     cyc = pd.DataFrame({"regime": ["passive", "active"], "cycle": [1, 1], "n_defaulted": [3, 2]})

@@ -28,7 +28,7 @@ AMOUNTS = [190, 130, 60, 20]
     (0.75, 7, [4, 1, 8, 5, 2, 9], set(range(1, 11))),
     (1.0, 9, [2, 1, 10, 9, 8, 7], set(range(1, 11))),
 ])
-def test_due_day_table(mu, lead, first6, dueset):
+def test_due_days_match_the_spec_table(mu, lead, first6, dueset):
     assert due_days(6, 10, mu) == first6
     full = due_days(100, 10, mu)
     assert full[:6] == first6
@@ -40,7 +40,7 @@ def test_due_day_table(mu, lead, first6, dueset):
 
 @pytest.mark.parametrize("T", [2, 3, 5, 10, 17])
 @pytest.mark.parametrize("mu", [0.0, 0.1, 0.3, 0.5, 0.61, 0.9, 1.0])
-def test_due_day_rule_general(T, mu):
+def test_due_days_step_by_the_lead_for_any_horizon_and_mu(T, mu):
     N = 23
     lead = min(max(round(mu * (T - 1)), 0), T - 1)          # Python round = half-even
     d = due_days(N, T, mu)
@@ -223,14 +223,14 @@ def test_final_share_basis_gives_62_5_25_12_5():
 
 
 @pytest.mark.parametrize("kappa", [0.25, 1.0, 4.0])
-def test_kappa_eff_formula(kappa):
+def test_kappa_eff_is_trader_cash_over_trader_debt(kappa):
     book, info = build_initial_state(ModelParams(kappa=kappa))
     trader_tickets = sum(len(book.issued[i]) for i in range(100))
     assert info.kappa_eff == pytest.approx(sum(book.cash[:100]) / (20 * trader_tickets), rel=1e-12)
     assert info.kappa_eff == pytest.approx((kappa + 0.6) / 1.6, rel=0.02)
 
 
-def test_liq_mode_single_at_and_vector():
+def test_liq_modes_single_at_and_vector_place_cash_as_given():
     p = ModelParams(n_traders=5, Q_total=200, kappa=0.5, liq_mode="single_at", liq_single_at=3)
     book, info = build_initial_state(p)
     assert info.base_cash == (0.0, 0.0, 100.0, 0.0, 0.0)
@@ -240,7 +240,7 @@ def test_liq_mode_single_at_and_vector():
     assert sum(info.base_cash) == pytest.approx(200, abs=1e-9)
 
 
-def test_match_cash_options():
+def test_match_cash_uniform_keeps_the_total_and_preserve_ratio_keeps_kappa():
     base = dict(n_traders=10, Q_total=20 * 40, kappa=0.5, mu=0.5)
     _, face = build_initial_state(ModelParams(**base))
     book_u, uni = build_initial_state(ModelParams(match_cash="uniform", **base))
@@ -259,7 +259,7 @@ def test_share_basis_original_uses_raw_shares():
 
 
 # --- §6.2 fingerprint -----------------------------------------------------------------------
-def test_fingerprint_identity():
+def test_fingerprint_is_equal_for_equal_states_and_changes_with_any_difference():
     p = ModelParams(n_traders=20, Q_total=2000, seed=3)
     b1, _ = build_initial_state(p)
     b2, _ = build_initial_state(p)

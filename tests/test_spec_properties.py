@@ -98,7 +98,7 @@ def test_pair_invariants_hold_for_random_parameters(p):
 @settings(max_examples=400, **FAST)
 @given(a=st.integers(0, 300), C=st.floats(0, 5_000), M=st.floats(0.021, 2.0), O=st.floats(0.001, 1.5),
        S=st.sampled_from([1.0, 20.0]), clip=st.booleans())
-def test_kernel_properties(a, C, M, O, S, clip):
+def test_kernel_ladder_and_quotes_follow_the_spec_for_random_inputs(a, C, M, O, S, clip):
     q = kernel(a, C, M, O, S, clip_B=clip)
     assert not q.guard
     V = M * S * a + C
@@ -216,7 +216,7 @@ def test_sequential_settlement_matches_the_spec(book):
 # --- I15 over random rings ---------------------------------------------------------------------
 @settings(max_examples=60, **FAST)
 @given(model_params())
-def test_allocation_invariants(p):
+def test_I15_allocation_holds_for_random_parameters(p):
     book, info = build_initial_state(p)
     N, S = p.n_traders, p.face_value
     assert sum(info.n) == round(p.Q_total / S) and min(info.n) >= 1

@@ -122,7 +122,7 @@ def _t23(lender: str, regime: str = "passive") -> Run:
 
 
 @pytest.mark.parametrize("regime", ["passive", "active"])
-def test_T23_forced(regime):
+def test_T23_forced_lender_rolls_over_and_H2_defaults(regime):
     run = _t23("forced", regime)
     res = run.run()
     assert run.book.cash[:3] == [pytest.approx(x, **A9) for x in (0, 10, 10)]
@@ -132,7 +132,7 @@ def test_T23_forced(regime):
 
 
 @pytest.mark.parametrize("regime", ["passive", "active"])
-def test_T23_liquidity_aware(regime):
+def test_T23_liquidity_aware_lender_declines_and_nobody_defaults(regime):
     run = _t23("liquidity_aware", regime)
     chk = Checker(run)                       # replays each decision with the spec's lender test
     res = run.run()

@@ -42,7 +42,7 @@ def test_plan024_expands_to_625_pairs_in_a_fixed_order():
     ("invest", 625, lambda p: p.invest),
     ("smoke", 16, lambda p: p.n_traders == 20),
 ])
-def test_other_sweep_files(name, n, check):
+def test_other_sweep_files_expand_to_their_pair_counts(name, n, check):
     cfg = load_sweep_config(REPO / "params" / f"{name}.yaml")
     assert cfg.name == name and cfg.n_pairs == n
     assert all(check(p.params) for p in cfg.pairs())
@@ -78,7 +78,7 @@ def test_hash_covers_results_not_bookkeeping():
     assert SweepConfig.from_dict({**d, "grid": grid}).config_hash() == h
 
 
-def test_detailed_logging_selectors():
+def test_detailed_logging_selectors_pick_matching_pairs_and_reject_unknown_keys():
     d = smoke_dict()
     cfg = SweepConfig.from_dict({**d, "output": {"detailed_logging": [{"kappa": 0.5, "mu": 0}]}})
     on = {p.pair_id for p in cfg.pairs() if p.params.detailed_logging}
@@ -120,7 +120,7 @@ def test_bad_grid_value_names_its_index():
     ({"grid": {"kappa": [1, 1.0]}}, "grid.kappa[1]: duplicate value 1.0"),
     ({"name": "a b"}, "name: String should match pattern"),
 ])
-def test_error_messages(patch, expected):
+def test_each_bad_field_gets_a_message_naming_its_path(patch, expected):
     lines = errors_of({**smoke_dict(), **patch})
     assert any(ln.startswith(expected) for ln in lines), lines
 
@@ -132,7 +132,7 @@ def test_first_failing_cell_is_reported():
     assert "whole multiple of face_value" in lines[0]
 
 
-def test_cell_rule_across_axes():
+def test_a_grid_cell_invalid_across_axes_is_reported_once():
     # each value is valid on its own; the cell n_traders=150 with Q_total=2000 (100 tickets) is not
     d = smoke_dict()
     grid = {"kappa": [1], "n_traders": [20, 150], "Q_total": [4000.0, 2000.0]}
@@ -153,7 +153,7 @@ def test_a_grid_axis_outside_the_id_is_named_in_the_pair_id():
     assert ids[:2] == ["k0.5_c0.5_mu0_rho0.75_s42_n_traders-20", "k0.5_c0.5_mu0_rho0.75_s42_n_traders-40"]
 
 
-def test_invalid_yaml_and_missing_file(tmp_path):
+def test_invalid_yaml_and_a_missing_file_are_sweep_config_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("grid: [1, 2\n")
     with pytest.raises(SweepConfigError, match="invalid YAML"):

@@ -15,7 +15,7 @@ from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
 from factories.sweeps import SMOKE, assert_same_csvs, fail_pair, run_smoke, smoke_config
 
 
-def test_outputs_of_a_sweep(smoke_ref):
+def test_a_sweep_writes_its_files_and_one_registry_row_per_pair(smoke_ref):
     cfg = smoke_config()
     out = smoke_ref
     for name in ("sweep.yaml", "manifest.json", "registry.csv", "aggregate/comparison.csv"):
