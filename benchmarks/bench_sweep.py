@@ -52,7 +52,7 @@ def csv_files(root: Path) -> list[Path]:
 
 def sample_profile(sweep: Path, n: int = 20) -> tuple[float, float]:
     from bilancio_lite import simulate_pair, write_pair
-    from bilancio_lite.sweepconfig import load_sweep_config
+    from bilancio_lite.sweep import load_sweep_config
 
     pairs = load_sweep_config(sweep).pairs()
     step = max(1, len(pairs) // n)

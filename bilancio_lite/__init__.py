@@ -10,12 +10,11 @@ Quick start::
 The model is documented in `docs/model.md` (§ numbers in docstrings refer to it).
 """
 
+from ._version import __version__
 from .engine import PairResult, Run, RunResult, run_regime, simulate_pair
 from .logs import collect_comparison, write_pair
 from .params import ModelParams, describe_errors
 from .store import Sweep, load_sweep
-
-__version__ = "0.1.0"
 
 __all__ = ["ModelParams", "PairResult", "Run", "RunResult", "collect_comparison", "describe_errors",
            "run_regime", "simulate_pair", "write_pair", "Sweep", "load_sweep", "__version__"]

@@ -1,8 +1,16 @@
-"""Command line: `bilancio-lite pair | sweep | report`.
+"""Command line: `bilancio-lite pair | sweep | report | export` (spec §6, §6.4, §8).
 
 Every model parameter is an option of `pair`, generated from :class:`ModelParams` so that the help
-text, defaults and validation never drift apart. Invalid input prints one line per problem
-(field, value, allowed range) and exits with status 2, without a traceback.
+text, defaults and validation never drift apart. This module is the only one that knows about
+argparse, printing to the terminal and exit statuses: the library raises the domain errors of
+:mod:`bilancio_lite.errors`, and :func:`main` turns them into one line per problem on stderr and
+an exit status, without a traceback:
+
+* 0: done; 1: some pairs (or notebooks) failed, or the Dask cluster lost its workers;
+* 2: bad input (:class:`~bilancio_lite.errors.InputError`, pydantic validation errors), a folder
+  in use by another sweep (:class:`~bilancio_lite.errors.SweepBusyError`) or an unreachable Dask
+  scheduler (:class:`~bilancio_lite.errors.DaskUnavailableError`): nothing was written;
+* 128 + the signal (130 for Ctrl-C, 143 for SIGTERM): interrupted.
 """
 
 from __future__ import annotations
@@ -17,13 +25,10 @@ from typing import Any, Callable, Sequence
 
 from pydantic import ValidationError
 
+from .errors import DaskUnavailableError, InputError, SweepBusyError
 from .params import ModelParams, describe_errors
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as `error: …` and exit status 2."""
 
 
 # --- options from the pydantic model -----------------------------------------------------------
@@ -155,7 +160,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     for option, value in (("--out", args.out), ("--report", args.report)):
         if value:  # before simulating: a bad folder must not cost a whole run
-            from .sweep import check_out_path
+            from .sweep.outdir import check_out_path
 
             check_out_path(Path(value).resolve(), option)
     pair = simulate_pair(params, progress=_pair_progress(params))
@@ -174,10 +179,140 @@ def cmd_pair(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- sweep -------------------------------------------------------------------------------------
+def configure_sweep(p: argparse.ArgumentParser) -> None:
+    """run a sweep file (params/*.yaml) locally or on a Dask cluster; resumable"""
+    p.description = ("Expand a sweep file into passive/active pairs, run them in shards on local "
+                     "processes or a Dask cluster and write outputs/<name>/ (docs/model.md §6.4). Rerunning "
+                     "into the same folder skips complete pairs. Exit status: 0 if every pair "
+                     "succeeded, 1 if some failed (or the Dask cluster lost its workers), 2 on bad "
+                     "input, a folder in use by another sweep or an unreachable scheduler (nothing "
+                     "written), 130/143 when interrupted by Ctrl-C/SIGTERM.")
+    from .params import size_limits_text
+    from .sweep import DASK_TIMEOUT, ENGINES
+
+    p.epilog = (size_limits_text() + " A sweep locks its folder while it runs (a second sweep into "
+                "it is refused); a killed sweep leaves no process behind, and the next run into its "
+                "folder says it was interrupted and resumes.")
+    p.add_argument("params_file", metavar="PARAMS.yaml", help="sweep file, e.g. params/plan024.yaml")
+    p.add_argument("--out", metavar="DIR",
+                   help="output folder [default: outputs/<sweep name> under the current directory]")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes [default: CPUs, at most one per shard; 0 = this process]")
+    p.add_argument("--shard-size", type=int, metavar="K", help="pairs per shard [default: the file's output.shard_size]")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (instead of local processes)")
+    p.add_argument("--dask-timeout", type=float, default=DASK_TIMEOUT, metavar="SECONDS",
+                   help="with --scheduler: seconds the scheduler has to answer and offer a worker "
+                        "before anything is written, and the longest the sweep waits with no worker "
+                        f"before it stops with a message [default: {DASK_TIMEOUT:g}]")
+    p.add_argument("--engine", choices=ENGINES, default="papermill",
+                   help="papermill: run notebooks/00_run_shard.ipynb per shard and keep it under executed/; "
+                        "inline: call the same function directly [default: papermill]")
+    p.add_argument("--replicates", type=int, metavar="R", help="override the file's replicates")
+    p.add_argument("--format", choices=("parquet", "csv"),
+                   help="parquet: tables/<table>/ Parquet parts, one per shard; csv: per-run CSV "
+                        "folders (bilancio-lite export makes them from parquet) [default: the file's "
+                        "output.format, parquet unless it says otherwise]")
+    p.add_argument("--force", action="store_true",
+                   help="clear the output folder first and start over (needed when it holds a sweep "
+                        "made with another configuration)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.shard_size is not None and args.shard_size < 1:
+        raise InputError(f"--shard-size must be >= 1, got {args.shard_size}")
+    if args.replicates is not None and args.replicates < 1:
+        raise InputError(f"--replicates must be >= 1, got {args.replicates}")
+    if args.workers is not None and args.workers < 0:
+        raise InputError(f"--workers must be >= 0, got {args.workers}")
+    from .sweep import load_sweep_config, run_sweep
+
+    config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size,
+                               format=args.format)  # an invalid file: SweepConfigError, one line per problem
+    res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
+                    force=args.force, progress=False if args.no_progress else None,
+                    argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None,
+                    dask_timeout=args.dask_timeout)
+    return EXIT_OK if res.ok else EXIT_FAILED
+
+
+# --- report ------------------------------------------------------------------------------------
+def configure_report(p: argparse.ArgumentParser) -> None:
+    """execute the analysis notebooks (notebooks/NN_*.ipynb, NN >= 01) on a sweep folder and render HTML"""
+    p.description = ("Execute every analysis notebook (notebooks/NN_*.ipynb with NN >= 01) with papermill "
+                     "on a finished sweep, keep the executed copies in DIR/reports/ and render them to "
+                     "HTML there. Exit status 1 if a notebook failed, 2 on bad input.")
+    p.add_argument("sweep_dir", metavar="DIR", help="a sweep output folder, e.g. outputs/plan024")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="only these notebooks (file names or NN prefixes, e.g. 01)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="notebooks rendered in parallel [default: CPUs; 0 or 1 = one at a time]")
+    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML (hidden by default)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import NOTEBOOKS, analysis_notebooks, run_report
+
+    nbs = analysis_notebooks()
+    if args.only:
+        wanted = set(args.only)
+        nbs = [n for n in nbs if n.name in wanted or n.stem in wanted or n.name[:2] in wanted]
+        if not nbs:
+            raise InputError(f"no analysis notebook matches {' '.join(args.only)} in {NOTEBOOKS}")
+    if args.workers is not None and args.workers < 0:
+        raise InputError(f"--workers must be >= 0, got {args.workers}")
+    results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers,
+                         show_code=args.show_code)
+    failed = [r for r in results if r["error"]]
+    print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
+          f"{Path(args.sweep_dir).resolve() / 'reports'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- export ------------------------------------------------------------------------------------
+def configure_export(p: argparse.ArgumentParser) -> None:
+    """write per-run §8 CSV folders from a sweep's Parquet store (as output.format: csv would)"""
+    p.description = ("Write <out>/{passive,active}/runs/<run_id>/*.csv from the Parquet store of a "
+                     "sweep folder, byte-identical to what output.format: csv writes. Exit status 2 on "
+                     "bad input (nothing written).")
+    p.add_argument("sweep_dir", metavar="SWEEP", help="a sweep folder, e.g. outputs/plan024")
+    p.add_argument("--runs", nargs="+", metavar="GLOB",
+                   help="only runs whose id matches one of these patterns, e.g. 'active_k0.5_*' [default: all]")
+    p.add_argument("--out", metavar="DIR", help="output folder [default: SWEEP/export]")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .store import Sweep, detect_format, export_csv
+    from .sweep.outdir import check_out_path
+
+    src = Path(args.sweep_dir)
+    if not src.is_dir():
+        raise InputError(f"SWEEP: {src} is not a folder")
+    if detect_format(src) != "parquet":
+        raise InputError(f"SWEEP: {src} has no tables/ folder (not a Parquet sweep; its runs are CSV already)")
+    if args.runs:
+        try:
+            matched = Sweep(src).filter(run_id=args.runs)._run_ids
+        except FileNotFoundError as e:
+            raise InputError(f"SWEEP: {e}") from None
+        if not matched:
+            raise InputError(f"--runs: no run of {src} matches {' '.join(args.runs)}")
+    if args.out:
+        check_out_path(Path(args.out))
+    t0 = time.perf_counter()
+    out, n = export_csv(src, args.out, args.runs)
+    print(f"export: {n} run folder(s) -> {out} ({time.perf_counter() - t0:.1f} s)")
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
-#: subcommands registered by other modules: name -> (configure parser, handler)
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None],
-                                Callable[[argparse.Namespace], int]]] = {}
+#: subcommands after `pair`: name -> (configure its parser, handler); the first docstring line of
+#: the configure function is the subcommand's help
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "sweep": (configure_sweep, cmd_sweep), "report": (configure_report, cmd_report),
+    "export": (configure_export, cmd_export)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,16 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--show-code", action="store_true", help="with --report: keep the code cells in the HTML")
     add_model_options(pair)
     pair.set_defaults(handler=cmd_pair)
-    _register_extra(sub)
+    _register_commands(sub)
     return parser
 
 
-def _register_extra(sub: Any) -> None:
-    try:  # the sweep and report commands live with the sweep machinery
-        from . import sweep  # noqa: F401  (registers itself in EXTRA_COMMANDS)
-    except ImportError:
-        pass
-    for name, (configure, handler) in EXTRA_COMMANDS.items():
+def _register_commands(sub: Any) -> None:
+    for name, (configure, handler) in COMMANDS.items():
         p = sub.add_parser(name, help=configure.__doc__.splitlines()[0] if configure.__doc__ else None)
         configure(p)
         p.set_defaults(handler=handler)
@@ -221,8 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in describe_errors(e):
             print(f"error: {line}", file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (InputError, SweepBusyError, DaskUnavailableError) as e:  # one line per problem
+        print("error: " + str(e).replace("\n", "\nerror: "), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during a sweep (SweepInterrupted)
         signum = getattr(e, "signum", 2)

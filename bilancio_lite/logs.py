@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from . import schema
+from .atomic import write_csv as write_csv_atomic  # the package's one atomic writer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import PairResult, Run
@@ -157,24 +157,6 @@ def comparison_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
         if dtype == "Int":
             df[name] = df[name].astype("Int64")
     return df.sort_values(list(schema.COMPARISON_ORDER), kind="stable").reset_index(drop=True)
-
-
-# --- atomic writing ---------------------------------------------------------------------------
-def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV to a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-        from .procs import new_file_mode  # mkstemp makes 0600 files: respect the umask instead
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed")

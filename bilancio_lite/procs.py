@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import SweepBusyError
+
 LOCK_NAME = ".sweep.lock"
 GUARD_ENV = "BILANCIO_SWEEP_GUARD"
 _PR_SET_PDEATHSIG = 1
@@ -87,22 +89,17 @@ def pid_alive(pid: int) -> bool:
 
 
 # --- the sweep folder's lock --------------------------------------------------------------------
-class SweepBusyError(Exception):
-    """Another live process holds the sweep folder's lock."""
-
-    def __init__(self, out: Path, holder: dict[str, Any]) -> None:
-        self.out, self.holder = out, holder
-        who = describe_holder(holder)
-        super().__init__(f"{out} is in use by another sweep ({who}); wait for it to finish, or "
-                         f"choose another --out")
-
-
 def describe_holder(holder: dict[str, Any]) -> str:
     if not holder:
         return "pid unknown"
     host = holder.get("host")
     where = f" on {host}" if host and host != socket.gethostname() else ""
     return f"pid {holder.get('pid', '?')}{where}, started {holder.get('started', '?')}"
+
+
+def busy_error(out: Path, holder: dict[str, Any]) -> SweepBusyError:
+    """The :class:`~bilancio_lite.errors.SweepBusyError` naming the lock's holder."""
+    return SweepBusyError(out, holder, describe_holder(holder))
 
 
 def _read_holder(fd: int) -> dict[str, Any]:
@@ -163,14 +160,14 @@ class SweepLock:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise SweepBusyError(self.out, _read_holder(fd)) from None
+                        raise busy_error(self.out, _read_holder(fd)) from None
                     time.sleep(0.05)
                 except OSError as e:  # pragma: no cover (no flock here: fall back on the pid)
                     if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                         raise
                     holder = _read_holder(fd)
                     if holder.get("pid") and pid_alive(int(holder["pid"])) and holder.get("pid") != os.getpid():
-                        raise SweepBusyError(self.out, holder) from None
+                        raise busy_error(self.out, holder) from None
                     break
             self.previous = _read_holder(fd)
             record = {"pid": os.getpid(), "host": socket.gethostname(),

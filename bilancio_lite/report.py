@@ -1,4 +1,7 @@
-"""`bilancio-lite report DIR`: execute the analysis notebooks on a finished sweep and render HTML.
+"""Reports: execute the analysis notebooks on a finished sweep and render them to HTML (§8.6).
+
+What ``bilancio-lite report DIR`` and ``bilancio-lite pair --report DIR`` run (their command-line
+glue is in :mod:`bilancio_lite.cli`).
 
 The analysis notebooks are ``notebooks/NN_*.ipynb`` with ``NN >= 01`` (so later notebooks are
 picked up automatically) except the one-pair notebooks of :data:`PAIR_NOTEBOOKS`; each takes one
@@ -14,7 +17,6 @@ kappa × c per rho, dealer activity distributions) with their computed one-sente
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import time
@@ -25,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .analysis._common import pick_extreme
-from .cli import EXIT_FAILED, EXIT_OK, UsageError
+from . import atomic
+from .errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -123,16 +126,12 @@ def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, sh
                             exclude_input=not show_code, embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
     body = drop_index_columns(strip_remote(body))
-    html_path = Path(html_path)
-    tmp = html_path.with_name(f".{html_path.name}.{os.getpid()}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html_path)
-    return html_path
+    return atomic.write_text(html_path, body, encoding="utf-8")
 
 
 def _report_one(nb: str, sweep: str, html: bool, show_code: bool = False) -> dict[str, Any]:
     """Execute and render one analysis notebook (a task of :func:`run_report`'s pool)."""
-    from .kernels import execute_notebook
+    from .nbexec import execute_notebook
 
     t0 = time.perf_counter()
     nb_path = Path(nb)
@@ -159,12 +158,12 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
     say = log or (lambda _m: None)
     sweep = Path(sweep_dir).resolve()
     if not (sweep / "aggregate" / "comparison.csv").is_file():
-        raise UsageError(f"{sweep} is not a finished sweep folder (no aggregate/comparison.csv); "
+        raise InputError(f"{sweep} is not a finished sweep folder (no aggregate/comparison.csv); "
                          f"run `bilancio-lite sweep` first")
     (sweep / "reports").mkdir(exist_ok=True)
     nbs = notebooks if notebooks is not None else analysis_notebooks()
     if workers is None:
-        from .sweep import default_workers
+        from .sweep.executors import default_workers
 
         workers = default_workers()
     workers = min(workers, len(nbs))
@@ -183,7 +182,7 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
         import multiprocessing as mp
 
         from .procs import pool_worker_init
-        from .sweep import terminate_pool
+        from .sweep.executors import terminate_pool
 
         ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                     initializer=pool_worker_init, initargs=(os.getpid(),))
@@ -219,7 +218,7 @@ def pair_notebook_parameters(params: Any) -> dict[str, Any]:
 def render_pair_report(params: Any, out_dir: str | os.PathLike, *, show_code: bool = False) -> Path:
     """Execute 08_one_pair.ipynb for ``params`` into ``out_dir`` and render it to HTML; returns
     the HTML path. A failing notebook raises with the notebook's error."""
-    from .kernels import execute_notebook
+    from .nbexec import execute_notebook
 
     nb = NOTEBOOKS / "08_one_pair.ipynb"
     out = Path(out_dir).resolve()
@@ -227,37 +226,6 @@ def render_pair_report(params: Any, out_dir: str | os.PathLike, *, show_code: bo
     executed = out / nb.name
     execute_notebook(nb, executed, pair_notebook_parameters(params))
     return render_html(executed, executed.with_suffix(".html"), show_code=show_code)
-
-
-def configure_report(p: argparse.ArgumentParser) -> None:
-    """execute the analysis notebooks (notebooks/NN_*.ipynb, NN >= 01) on a sweep folder and render HTML"""
-    p.description = ("Execute every analysis notebook (notebooks/NN_*.ipynb with NN >= 01) with papermill "
-                     "on a finished sweep, keep the executed copies in DIR/reports/ and render them to "
-                     "HTML there. Exit status 1 if a notebook failed, 2 on bad input.")
-    p.add_argument("sweep_dir", metavar="DIR", help="a sweep output folder, e.g. outputs/plan024")
-    p.add_argument("--only", nargs="+", metavar="NAME",
-                   help="only these notebooks (file names or NN prefixes, e.g. 01)")
-    p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="notebooks rendered in parallel [default: CPUs; 0 or 1 = one at a time]")
-    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML (hidden by default)")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    nbs = analysis_notebooks()
-    if args.only:
-        wanted = set(args.only)
-        nbs = [n for n in nbs if n.name in wanted or n.stem in wanted or n.name[:2] in wanted]
-        if not nbs:
-            raise UsageError(f"no analysis notebook matches {' '.join(args.only)} in {NOTEBOOKS}")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be >= 0, got {args.workers}")
-    results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers,
-                         show_code=args.show_code)
-    failed = [r for r in results if r["error"]]
-    print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
-          f"{Path(args.sweep_dir).resolve() / 'reports'}")
-    return EXIT_FAILED if failed else EXIT_OK
 
 
 # --- 01_sweep_overview: sweep folder and tables ------------------------------------------------------

@@ -23,12 +23,10 @@ recomputes only the shards whose parts are missing or damaged (:func:`verify_sto
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from . import schema
+from . import atomic, schema
 from .logs import _ARROW_TYPE, arrow_schema, comparison_frame, write_run
 
 FORMATS = ("parquet", "csv")
@@ -105,24 +103,15 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def write_part(table: pa.Table, path: Path) -> dict[str, Any]:
-    """Write one Parquet part atomically (temporary file, then rename); return its record
+    """Write one Parquet part atomically (:func:`bilancio_lite.atomic.replacing`); return its record
     (file relative to the sweep's ``tables/`` folder, rows, bytes, sha256)."""
-    from .procs import new_file_mode
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     name = path.parent.name
-    try:
+    with atomic.replacing(path) as tmp:
         pq.write_table(table, tmp, compression=_COMPRESSION, compression_level=_ZSTD_LEVEL,
                        use_dictionary=_identity_columns(name) if name in TABLES else True,
                        row_group_size=ROW_GROUP_ROWS, write_statistics=True)
-        os.chmod(tmp, new_file_mode())
         record = {"file": f"{name}/{path.name}", "rows": table.num_rows,
                   "bytes": tmp.stat().st_size, "sha256": sha256_file(tmp)}
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return record
 
 
@@ -593,39 +582,3 @@ def _split_runs(table: pa.Table) -> dict[str, pa.Table]:
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]
     return {ids[s]: table.slice(s, e - s) for s, e in zip(starts, ends)}
-
-
-def configure_export(p: argparse.ArgumentParser) -> None:
-    """write per-run §8 CSV folders from a sweep's Parquet store (as output.format: csv would)"""
-    p.description = ("Write <out>/{passive,active}/runs/<run_id>/*.csv from the Parquet store of a "
-                     "sweep folder, byte-identical to what output.format: csv writes. Exit status 2 on "
-                     "bad input (nothing written).")
-    p.add_argument("sweep_dir", metavar="SWEEP", help="a sweep folder, e.g. outputs/plan024")
-    p.add_argument("--runs", nargs="+", metavar="GLOB",
-                   help="only runs whose id matches one of these patterns, e.g. 'active_k0.5_*' [default: all]")
-    p.add_argument("--out", metavar="DIR", help="output folder [default: SWEEP/export]")
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, UsageError
-
-    src = Path(args.sweep_dir)
-    if not src.is_dir():
-        raise UsageError(f"SWEEP: {src} is not a folder")
-    if detect_format(src) != "parquet":
-        raise UsageError(f"SWEEP: {src} has no tables/ folder (not a Parquet sweep; its runs are CSV already)")
-    if args.runs:
-        try:
-            matched = Sweep(src).filter(run_id=args.runs)._run_ids
-        except FileNotFoundError as e:
-            raise UsageError(f"SWEEP: {e}") from None
-        if not matched:
-            raise UsageError(f"--runs: no run of {src} matches {' '.join(args.runs)}")
-    if args.out:
-        from .sweep import check_out_path
-
-        check_out_path(Path(args.out))
-    t0 = time.perf_counter()
-    out, n = export_csv(src, args.out, args.runs)
-    print(f"export: {n} run folder(s) -> {out} ({time.perf_counter() - t0:.1f} s)")
-    return EXIT_OK

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main(selected: list[str]) -> None:
-    from bilancio_lite.kernels import IPCKernelManager
+    from bilancio_lite.nbexec import IPCKernelManager
     from bilancio_lite.sweep import SMOKE_OUT, ensure_sweep
 
     shutil.rmtree(SMOKE_OUT, ignore_errors=True)

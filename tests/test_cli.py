@@ -252,8 +252,8 @@ def test_manifest_records_the_installed_versions(tmp_path):
 
 
 def test_a_sweep_of_large_pairs_says_so_before_it_runs(tmp_path):
-    from bilancio_lite.sweep import _note_large_pairs
-    from bilancio_lite.sweepconfig import SweepConfig
+    from bilancio_lite.sweep import SweepConfig
+    from bilancio_lite.sweep.runner import _note_large_pairs
 
     said: list[str] = []
     big = SweepConfig.from_dict({"name": "big", "model": {"n_traders": 100_000, "Q_total": 2e6}})

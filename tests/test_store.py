@@ -277,7 +277,7 @@ def test_the_analysis_layer_reads_one_variant_from_the_store(tmp_path):
     import yaml
 
     from bilancio_lite.analysis.io import load_sweep as analysis_load
-    from bilancio_lite.sweepconfig import load_sweep_config
+    from bilancio_lite.sweep import load_sweep_config
 
     data = {"name": "vs", "model": {"n_traders": 20, "Q_total": 2000.0}, "grid": {"kappa": [0.5, 2]},
             "variants": {"baseline": {}, "h1": {"horizon_H": 1}}, "output": {"shard_size": 3}}

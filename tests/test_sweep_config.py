@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bilancio_lite.cli import main
-from bilancio_lite.sweepconfig import SweepConfig, SweepConfigError, load_sweep_config
+from bilancio_lite.sweep import SweepConfig, SweepConfigError, load_sweep_config
 from factories.sweeps import PLAN024, REPO, SMOKE
 
 

@@ -15,8 +15,7 @@ from bilancio_lite import ModelParams
 from bilancio_lite.analysis import load_sweep
 from bilancio_lite.analysis.io import sweep_variants
 from bilancio_lite.cli import main
-from bilancio_lite.sweep import run_sweep
-from bilancio_lite.sweepconfig import SweepConfig, SweepConfigError, load_sweep_config
+from bilancio_lite.sweep import SweepConfig, SweepConfigError, load_sweep_config, run_sweep
 from factories.sweeps import PLAN024, REPO, SMOKE
 
 ROBUSTNESS = REPO / "params" / "robustness.yaml"

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from bilancio_lite import report, sweep
-from bilancio_lite.cli import UsageError, main
+from bilancio_lite.cli import main
+from bilancio_lite.errors import InputError as UsageError  # bad input, exit status 2 in the CLI
 from bilancio_lite.logs import collect_comparison
 from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
 from factories.sweeps import SMOKE, assert_same_csvs, fail_pair, run_smoke, smoke_config

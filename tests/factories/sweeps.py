@@ -10,8 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bilancio_lite.sweep import run_sweep
-from bilancio_lite.sweepconfig import load_sweep_config
+from bilancio_lite.sweep import load_sweep_config, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]  # tests/factories/sweeps.py -> the repository
 SMOKE = REPO / "params" / "smoke.yaml"
@@ -27,7 +26,7 @@ def smoke_config(**overrides):
 
 def fail_pair(monkeypatch, index: int) -> str:
     """Make the sweep's simulate_pair raise for the smoke sweep's pair number `index`; its id."""
-    from bilancio_lite import sweep
+    from bilancio_lite.sweep import shard as sweep  # the module whose simulate_pair the shards call
 
     bad = smoke_config().pairs()[index].pair_id
     real = sweep.simulate_pair

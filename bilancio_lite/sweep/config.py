@@ -23,7 +23,8 @@ but not a grid axis (§6.4).
 
 Every level forbids unknown keys, a key written twice in one mapping is an error (YAML loaders
 silently keep the last one), a bool is not a number (``kappa: [true, 2]`` is refused, not read as
-1.0), and an empty file is refused (it would run one default pair). Errors are :class:`SweepConfigError`, one line per problem,
+1.0), and an empty file is refused (it would run one default pair). Errors are
+:class:`~bilancio_lite.errors.SweepConfigError` (a kind of bad input), one line per problem,
 each naming its path in the file (``grid.kapas: unknown key (did you mean 'kappa'?)``,
 ``model.kappa: Input should be greater than 0 (got -1); allowed range (0, 1e+06]``). Every grid
 cell must also validate as :class:`ModelParams`; the first failing cell is reported.
@@ -43,8 +44,15 @@ from typing import Any, Iterator, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .params import ModelParams, describe_errors
-from .schema import GRID_AXES
+from ..errors import SweepConfigError
+from ..params import ModelParams, describe_errors
+from ..schema import GRID_AXES
+
+#: The repository root; the smoke sweep (params/smoke.yaml) is the default of the shard notebook
+#: and the analysis notebooks, written to outputs/smoke.
+REPO = Path(__file__).resolve().parents[2]
+SMOKE_FILE = REPO / "params" / "smoke.yaml"
+SMOKE_OUT = REPO / "outputs" / "smoke"
 
 #: ModelParams fields the sweep sets itself: they may appear neither in `model` nor in `grid`.
 RESERVED = {
@@ -58,16 +66,6 @@ RESERVED = {
 #: between the variant and the rest of the pair id).
 VARIANT_NAME = r"^[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*$"
 MODEL_FIELDS = tuple(ModelParams.model_fields)
-
-
-class SweepConfigError(ValueError):
-    """An invalid sweep file: ``lines`` holds one message per problem, each naming its path."""
-
-    def __init__(self, lines: list[str], source: str | None = None) -> None:
-        self.lines = list(lines)
-        self.source = source
-        prefix = f"{source}: " if source else ""
-        super().__init__("\n".join(prefix + ln for ln in self.lines))
 
 
 # --- the file's structure ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Executing notebooks with papermill from parallel workers (conventions: Sweeps with papermill).
+"""Notebook execution: papermill on Jupyter kernels, from parallel workers (conventions: Sweeps with
+papermill). (Named ``nbexec``: in this package "kernel" alone means the dealer's pricing kernel, §3.)
 
 Parallel kernels started over TCP pick their ports independently and can race for them
 (``ZMQError: Address already in use``, papermill issue #511). :class:`IPCKernelManager` starts every
@@ -19,8 +20,8 @@ log file next to the executed notebook instead of the worker's terminal; the fil
 it stays empty. Cell outputs are unaffected: they travel over the kernel's IOPub socket into the
 notebook.
 
-Kept apart from :mod:`bilancio_lite.sweep` so that the CLI imports jupyter_client only when a
-notebook is actually executed.
+Kept apart from :mod:`bilancio_lite.sweep` and :mod:`bilancio_lite.report` so that the CLI imports
+jupyter_client only when a notebook is actually executed.
 """
 
 from __future__ import annotations
