@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from .book import Book, Ticket, bucket_of, bucket_table
 from .params import ModelParams
+from .schema import BUCKETS
 
 
 class Quote(NamedTuple):
@@ -98,7 +99,7 @@ class Market:
         self.eps = 1e-9 * book.S
         self.M = [params.outside_mid_ratio] * 3
         spreads = params.spreads
-        self.O = [spreads["short"], spreads["mid"], spreads["long"]]
+        self.O = [spreads[b] for b in BUCKETS]
         self.M_min, self.O_min, self.clip_B = params.M_min, params.O_min, params.clip_B
         self.finite_vbt = params.vbt_depth == "finite"
         self.phi_M, self.phi_O = params.phi_M, params.phi_O

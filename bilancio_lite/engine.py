@@ -1,8 +1,12 @@
 """The day loop (§5) for one regime, and the pair runner (§6).
 
-`Run.day(t)` reads like the stage table of §5: S1 … S10, one short method each. Rows for the run
-logs (§8) are collected as tuples in the column order of :mod:`bilancio_lite.schema` and turned
-into DataFrames once, at the end (:mod:`bilancio_lite.logs`).
+`Run.day(t)` reads like the stage table of §5: S1 … S10, one short method each. The run's state
+besides the ledger and the market lives in the small dataclasses of :mod:`bilancio_lite.runstate`
+(counters, tallies, rows, repayment windows, losses, holdings, the day's scratch). Rows for the
+run logs (§8) are collected as tuples in the column order of :mod:`bilancio_lite.schema`; the
+system-state row (§8.4) is collected by column name, each stage adding what it computes, and
+written at S10. When the run ends it is frozen into a :class:`record.RunRecord`, from which
+:mod:`bilancio_lite.metrics` computes §7 and :mod:`bilancio_lite.logs` builds the tables.
 """
 
 from __future__ import annotations
@@ -10,24 +14,30 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
-#: ``progress(regime, day, last_day)``, called after each simulated day (see :func:`simulate_pair`).
-Progress = Callable[[str, int, int], None]
-
-from . import metrics as _metrics
 from .book import DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
-from .schema import BUCKETS
 from .dealer import Fill, Market, kernel
-from .logs import RunTables, build_tables
+from .logs import build_tables
+from .metrics import comparison_row, run_metrics
 from .params import ModelParams
+from .record import PairResult, RunRecord, RunResult
 from .ring import RingInfo, build_initial_state
+from .runstate import Counters, Day, Holdings, Losses, Rows, Tally, Windows
+from .schema import BUCKETS, REGIMES, STRATEGIES, SYS
 from .settlement import Rollover, Settlement, rollover, rollover_hazard, rollover_price, settle
 from .traders import (Projection, best_sale, buyer_bucket, has_tradable_ticket, lender_gap,
                       liquidity_gap, order_flow)
 
+__all__ = ["PairResult", "Progress", "Run", "RunResult", "TradeStream", "run_regime", "simulate_pair",
+           "validated"]
+
+#: ``progress(regime, day, last_day)``, called after each simulated day (see :func:`simulate_pair`).
+Progress = Callable[[str, int, int], None]
+
 NAN = math.nan
+_PASSIVE, _ACTIVE = REGIMES
+_NO_TRADE, _HOLD_TO_MATURITY, _SELL_BEFORE, _ROUND_TRIP = STRATEGIES
 
 
 class TradeStream:
@@ -46,47 +56,21 @@ class TradeStream:
         return self._r.randrange(n)
 
 
-@dataclass
-class RunResult:
-    """One regime's run: its tables (the §8 files), metrics (§7) and identity."""
-
-    regime: str
-    run_id: str
-    params: ModelParams
-    info: RingInfo
-    fingerprint: str
-    tables: RunTables                   # name -> DataFrame, built on first access
-    metrics: dict[str, Any]
-    default_day: dict[str, int]        # trader name -> default day
-    rng_draws: int
-    wall_time: float
-
-
-@dataclass
-class PairResult:
-    """A passive/active pair from one initial state (§6), with its comparison row (§8.5)."""
-
-    params: ModelParams
-    passive: RunResult
-    active: RunResult
-    comparison: dict[str, Any]
-    wall_time: float = 0.0
-
-    @property
-    def pair_id(self) -> str:
-        return self.params.pair_id
-
-
 class Run:
-    """One regime of one parameter set, from §2's initial state to t_end."""
+    """One regime of one parameter set, from §2's initial state to t_end.
+
+    State: the ledger ``book`` (§0), the ``market`` (§3), the trading stream ``rng`` (§6.3), the
+    day's ``proj`` (§4.1), the single-issuer rule ``k_issuer`` (§4.3), and the runstate
+    dataclasses ``counters``, ``tally``, ``rows``, ``windows``, ``losses``, ``holdings``, ``today``.
+    """
 
     def __init__(self, params: ModelParams, regime: str, *, amounts: list[float] | None = None,
                  book: Book | None = None, info: RingInfo | None = None) -> None:
-        if regime not in ("passive", "active"):
-            raise ValueError(f"regime must be 'passive' or 'active', got {regime!r}")
+        if regime not in REGIMES:
+            raise ValueError(f"regime must be {' or '.join(map(repr, REGIMES))}, got {regime!r}")
         self.p = p = params
         self.regime = regime
-        self.active = regime == "active"
+        self.active = regime == _ACTIVE
         if book is None:
             book, info = build_initial_state(p, amounts)
         self.book, self.info = book, info
@@ -98,51 +82,19 @@ class Run:
         self.proj = self._projection(0.0)
         self.details = p.detailed_logging
         N = self.N
-        # log rows (schema order)
-        self.trade_rows: list[tuple] = []
-        self.repay_rows: list[tuple] = []
-        self.inv_rows: list[tuple] = []
-        self.sys_rows: list[tuple] = []
-        self.seq = 0
-        # repayment windows (§8.2)
-        self.win_start = [0] * N
-        self.win_buy = [0] * N
-        self.win_sell = [0] * N
-        self.win_pnl = [0.0] * N
-        self.win_match = [False] * N
-        self.win_gap = [NAN] * N
-        self.cycle = [1] * N
-        self.sold = [0] * N
-        self.bought = [0] * N
         # single-issuer rule (§4.3): the issuer of the claims a trader holds at t = 0
         self.k_issuer: list[int | None] = []
         for i in range(N):
             issuers = {tk.issuer for tk in book.held[i].values()}
             self.k_issuer.append(issuers.pop() if len(issuers) == 1 else None)
-        # lineages and run counters (§7)
-        self.lin_defaulted = bytearray(info.n_lineages)
-        self.c = dict(matured=0, matured_defaulted=0, initial_defaulted=0, recovered=0.0, interior=0,
-                      passthrough=0, limit_hits=0, failed=0, transfers=0, cash_volume=0.0, unfunded=0,
-                      declined=0, rationed=0, trades_day0=0, defaults_after_cycle1=0, rolled=0,
-                      rollover_price_sum=0.0, dealer_ticket_days=0, dealer_ticket_days_customers=0)
-        self.last_trade_day: int | None = None
-        # §3.6 / §5.4 (rev 2): the day's outstanding-basis loss rates, the rollover hazard and the
-        # loss rate that fed the anchors, kept for S8–S10 and the system_state rows
-        self.loss_rates: list[float] = []
-        self.hazard = 0.0
-        self.face_s3 = self.face_s3_short = 0.0
-        self.ell_anchor = 0.0
-        self.n_rationed = 0
-        self.from_customers: set[int] = set()  # ids of tickets the dealers bought from customers
-        self.traders_used: set[int] = set()
-        self.day_a_any: list[bool] = []
-        self.day_vbt_used: list[bool] = []
-        self.sells_today = [0] * N
-        self.n_int = [0, 0, 0]
-        self.n_pass = [0, 0, 0]
-        self.hit = [False, False, False]
-        self.a_start = [0, 0, 0]
-        self._count_holdings(0)
+        self.sells_today = [0] * N                  # §4.2 max_sells_day: the day's sales per trader
+        self.counters = Counters()                  # run totals (§7)
+        self.tally = Tally(N, info.n_lineages)      # per trader / lineage / day (§7, traders.csv)
+        self.rows = Rows()                          # log rows (§8.1–§8.4)
+        self.windows = Windows(N)                   # repayment windows (§8.2)
+        self.losses = Losses()                      # ell_t and lambda_t (§3.6, §5.4)
+        self.today = Day(0)                         # the day's scratch (§5), new at S1
+        self.holdings = self._count_holdings(0)     # S3 counts kept current to S6 (§8.3)
         self.equity0 = self._mm_equity(0)
 
     # --------------------------------------------------------------------------------------
@@ -159,7 +111,7 @@ class Run:
         self.s1_age(t)
         if self.active:
             self.s2_rehome(t)
-        sys_row = self.s3_snapshot(t)
+        values = self.s3_snapshot(t)
         if self.active:
             self.s4_kernels(t)
             self.s5_trading(t)
@@ -167,7 +119,7 @@ class Run:
         st = self.s7_settle(t)
         ro = self.s8_rollover(t, st)
         self.s9_anchors(st)
-        self.s10_bookkeeping(t, st, ro, sys_row)
+        self.s10_bookkeeping(t, st, ro, values)
 
     # --- S1 --------------------------------------------------------------------------------
     def _projection(self, hazard: float) -> Projection:
@@ -179,42 +131,43 @@ class Run:
                           p.rollover_price_floor)
 
     def s1_age(self, t: int) -> None:
-        """S1: tau = due - t is derived on demand; here the repayment windows note what they need,
-        and the day's projection takes the latest known rollover hazard (lambda_{t-1}, §5.4)."""
-        book = self.book
+        """S1: tau = due - t is derived on demand; here the day's scratch starts, the repayment
+        windows note what they need (§8.2), and the day's projection takes the latest known
+        rollover hazard (lambda_{t-1}, §5.4)."""
+        book, win = self.book, self.windows
         if self.risk_priced:
-            self.proj = self._projection(self.hazard)
-        self.n_int = [0, 0, 0]
-        self.n_pass = [0, 0, 0]
-        self.hit = [False, False, False]
+            self.proj = self._projection(self.losses.hazard)
+        self.today = Day(t)
+        match, start = win.match, win.start
         for i in range(self.N):
             issued = book.issued[i]
             if book.defaulted[i] or not issued:
                 continue
             D = next(iter(issued.values())).due
-            if not self.win_match[i]:
+            if not match[i]:
                 for tk in book.held[i].values():
                     if tk.due == D:
-                        self.win_match[i] = True
+                        match[i] = True
                         break
-            if t == self.win_start[i]:
-                self.win_gap[i] = liquidity_gap(book, i, t, self.H, self.proj)
+            if t == start[i]:
+                win.gap[i] = liquidity_gap(book, i, t, self.H, self.proj)
 
     # --- S2 --------------------------------------------------------------------------------
     def s2_rehome(self, t: int) -> None:
         """S2 (A): re-home market makers' tickets to the bucket they now belong to (§3.5)."""
         book, m, S = self.book, self.market, self.S
+        c, rows, from_customers = self.counters, self.rows, self.tally.from_customers
         for tk, sender, receiver, price, nb, a0, c0, c1 in m.rehome(t):
-            self.c["transfers"] += 1
-            self.from_customers.discard(tk.id)
+            c.transfers += 1
+            from_customers.discard(tk.id)
             if not self.details:
                 continue
             q = kernel(a0, c0, m.M[nb], m.O[nb], S, M_min=m.M_min, O_min=m.O_min, clip_B=m.clip_B)
             to_dealer = receiver == book.dealer(nb)
             a1 = a0 + 1 if to_dealer else a0
-            self.seq += 1
-            self.trade_rows.append((
-                t, self.seq, "transfer", "TRANSFER", BUCKETS[nb], tk.id, tk.lineage,
+            rows.seq += 1
+            rows.trades.append((
+                t, rows.seq, "transfer", "TRANSFER", BUCKETS[nb], tk.id, tk.lineage,
                 book.names[tk.issuer], tk.due, tk.due - t, S, price, price * S,
                 book.names[receiver], KIND_NAMES[book.kind[receiver]],
                 book.names[sender], KIND_NAMES[book.kind[sender]], "", "", False,
@@ -222,35 +175,40 @@ class Run:
                 "", NAN, NAN, NAN, NAN, False))
 
     # --- S3 --------------------------------------------------------------------------------
-    def s3_snapshot(self, t: int) -> list:
-        """S3: start-of-day stocks for system_state_timeseries (§8.4); flows are added at S10.
+    def s3_snapshot(self, t: int) -> dict[str, Any]:
+        """S3: start-of-day stocks for system_state_timeseries (§8.4), added by column name to the
+        day's values, which are returned (S10 writes the row; the flows come from S5–S10).
 
         Holdings are counted here, in the one scan of all tickets a day; trading (S5) then adjusts
         them trade by trade for the S6 inventory rows.
         """
-        book, N, S = self.book, self.N, self.S
-        hold = self._count_holdings(t)
-        face = [sum(hold[b]) for b in range(4)]
+        book, N, S, today = self.book, self.N, self.S, self.today
+        self.holdings = self._count_holdings(t)
+        face = [sum(self.holdings.by_bucket[b]) for b in range(4)]
         due_today = face[3]
         cash = book.cash
         total_face = S * (face[0] + face[1] + face[2] + due_today)
-        self.face_s3 = total_face                      # F_t of §3.6
-        self.face_s3_short = S * (face[0] + due_today)  # scope = bucket: last tradable bucket short
+        today.face_s3 = total_face                      # F_t of §3.6
+        today.face_s3_short = S * (face[0] + due_today)  # scope = bucket: last tradable bucket short
         total_cash = sum(cash)
         cash_traders = sum(cash[:N])
         stranded = sum(cash[i] for i in range(N) if book.defaulted[i])
         live_cash = cash_traders - stranded
-        t_dm = total_face / live_cash if live_cash > 0 else NAN
-        kappa_t = live_cash / total_face if total_face > 0 else NAN
-        m = self.market
-        return [t, total_face, S * face[0], S * face[1], S * face[2], S * due_today, total_cash,
-                cash_traders, sum(cash[N:N + 3]), sum(cash[N + 3:N + 6]), stranded,
-                total_face / total_cash if total_cash > 0 else NAN, t_dm, kappa_t,
-                m.M[0], m.M[1], m.M[2]]
+        M = self.market.M
+        values = today.sys
+        values.update(
+            total_face_outstanding=total_face, face_short=S * face[0], face_mid=S * face[1],
+            face_long=S * face[2], face_due_today=S * due_today, total_cash=total_cash,
+            cash_traders=cash_traders, cash_dealers=sum(cash[N:N + 3]), cash_vbts=sum(cash[N + 3:N + 6]),
+            cash_stranded=stranded, debt_to_money=total_face / total_cash if total_cash > 0 else NAN,
+            trader_debt_to_money=total_face / live_cash if live_cash > 0 else NAN,
+            kappa_t=live_cash / total_face if total_face > 0 else NAN,
+            M_short=M[0], M_mid=M[1], M_long=M[2])
+        return values
 
-    def _count_holdings(self, t: int) -> list[list[int]]:
+    def _count_holdings(self, t: int) -> Holdings:
         """Tickets per bucket (index 3: due today) and holder kind; dealers' off-bucket tickets;
-        VBTs' home-bucket tickets. Stored for S6 and returned."""
+        VBTs' home-bucket tickets (for S3 and the S6 rows)."""
         book, N = self.book, self.N
         hold = [[0, 0, 0] for _ in range(4)]
         off = [0, 0, 0]
@@ -267,14 +225,13 @@ class Run:
                     off[h - N] += 1
             elif k == VBT and h - N - 3 == b:
                 vbt_home[b] += 1
-        self.hold, self.off, self.vbt_home = hold, off, vbt_home
-        return hold
+        return Holdings(hold, off, vbt_home)
 
     # --- S4 --------------------------------------------------------------------------------
     def s4_kernels(self, t: int) -> None:
         """S4 (A): recompute every dealer kernel (§3.2)."""
         self.market.recompute(t)
-        self.a_start = list(self.market.a)
+        self.today.a_start = list(self.market.a)
 
     # --- S5 --------------------------------------------------------------------------------
     def s5_trading(self, t: int, sellers: list[int] | None = None, buyers: list[int] | None = None) -> int:
@@ -304,8 +261,9 @@ class Run:
                 self.sells_today[i] = 0
         n = order_flow(sellers, buyers or [], self.rng, p.pi_sell, p.N_max,
                        lambda i: self._try_sell(i, t), lambda i: self._try_buy(i, t))
-        self.n_rationed = self._rationed_sellers(t)
-        self.c["rationed"] += self.n_rationed
+        rationed = self._rationed_sellers(t)
+        self.today.sys["n_rationed_sellers"] = rationed
+        self.counters.rationed += rationed
         return n
 
     def _rationed_sellers(self, t: int) -> int:
@@ -340,7 +298,7 @@ class Run:
         cash0 = book.cash[i]
         fill = m.customer_sell(tk, i, t)
         if not fill.ok:
-            self.c["failed"] += 1
+            self.counters.failed += 1
             return False
         g1 = liquidity_gap(book, i, t, self.H, self.proj)
         self._record_fill(t, fill, i, cash0, g0, g1)
@@ -359,13 +317,13 @@ class Run:
             if m.exec_ask(b, t, i, issuer) is not None:
                 break
         else:
-            self.c["failed"] += 1
+            self.counters.failed += 1
             return False
         cash0 = book.cash[i]
         g0 = liquidity_gap(book, i, t, self.H, self.proj)
         fill = m.customer_buy(i, b, t, issuer, cash0)
         if not fill.ok:
-            self.c["failed"] += 1
+            self.counters.failed += 1
             return False
         if issuer is None:
             self.k_issuer[i] = fill.ticket.issuer
@@ -373,55 +331,59 @@ class Run:
         return False
 
     def _record_fill(self, t: int, fill: Fill, trader: int, cash0: float, g0: float, g1: float) -> None:
-        book, S = self.book, self.S
+        """Count one executed customer trade (§7.3, §7.5, §8.2), keep the S3 holdings current and
+        log its trades row (§8.1)."""
+        book, S, c, today, tally = self.book, self.S, self.counters, self.today, self.tally
         tk, q, b = fill.ticket, fill.quote, fill.bucket
         price = fill.price
-        c = self.c
         if fill.route == "interior":
-            c["interior"] += 1
-            self.n_int[b] += 1
+            c.interior += 1
+            today.n_int[b] += 1
         else:
-            c["passthrough"] += 1
-            self.n_pass[b] += 1
+            c.passthrough += 1
+            today.n_pass[b] += 1
         limit = fill.hit_inventory_limit
         if limit:
-            c["limit_hits"] += 1
-            self.hit[b] = True
-        c["cash_volume"] += price * S
+            c.limit_hits += 1
+            today.hit[b] = True
+        c.cash_volume += price * S
         if t == 0:
-            c["trades_day0"] += 1
-        self.last_trade_day = t
-        self.traders_used.add(trader)
+            c.trades_day0 += 1
+        tally.last_trade_day = t
+        tally.traders_used.add(trader)
         if fill.route == "interior":  # §7.5: dealer inventory bought from customers
             if fill.side == "SELL":
-                self.from_customers.add(tk.id)
+                tally.from_customers.add(tk.id)
             else:
-                self.from_customers.discard(tk.id)
+                tally.from_customers.discard(tk.id)
+        win = self.windows
         if fill.side == "SELL":
             buyer, seller = fill.counterparty, trader
             moved_to, moved_from = book.kind[buyer], TRADER
-            self.win_sell[trader] += 1
-            self.sold[trader] += 1
-            self.win_pnl[trader] += price * S
+            win.sell[trader] += 1
+            tally.sold[trader] += 1
+            win.pnl[trader] += price * S
         else:
             buyer, seller = trader, fill.counterparty
             moved_to, moved_from = TRADER, book.kind[seller]
-            self.win_buy[trader] += 1
-            self.bought[trader] += 1
-            self.win_pnl[trader] -= price * S
-        hold = self.hold[b]  # the S3 holdings, kept current for the S6 rows
+            win.buy[trader] += 1
+            tally.bought[trader] += 1
+            win.pnl[trader] -= price * S
+        holdings = self.holdings  # the S3 holdings, kept current for the S6 rows
+        hold = holdings.by_bucket[b]
         hold[moved_from] -= 1
         hold[moved_to] += 1
         if buyer == book.vbt(b):
-            self.vbt_home[b] += 1
+            holdings.vbt_home[b] += 1
         elif seller == book.vbt(b):
-            self.vbt_home[b] -= 1
+            holdings.vbt_home[b] -= 1
         if not self.details:
             return
-        self.seq += 1
+        rows = self.rows
+        rows.seq += 1
         names, kind = book.names, book.kind
-        self.trade_rows.append((
-            t, self.seq, "customer", fill.side, BUCKETS[b], tk.id, tk.lineage, names[tk.issuer],
+        rows.trades.append((
+            t, rows.seq, "customer", fill.side, BUCKETS[b], tk.id, tk.lineage, names[tk.issuer],
             tk.due, tk.due - t, S, price, price * S, names[buyer], KIND_NAMES[kind[buyer]],
             names[seller], KIND_NAMES[kind[seller]], fill.route,
             fill.reason if fill.route == "passthrough" else "", limit,
@@ -431,22 +393,24 @@ class Run:
     # --- S6 --------------------------------------------------------------------------------
     def s6_snapshot(self, t: int) -> None:
         """S6: end-of-trading inventory rows (§8.3). Passive holders are described as if dealers."""
-        book, m, S = self.book, self.market, self.S
+        book, m, S, today, tally = self.book, self.market, self.S, self.today, self.tally
         if not self.active:
             m.recompute(t)
-            self.a_start = list(m.a)
-        self.day_a_any.append(any(a > 0 for a in m.a))
-        self.day_vbt_used.append(any(n > 0 for n in self.n_pass))
+            today.a_start = list(m.a)
+        tally.dealer_active_days.append(any(a > 0 for a in m.a))
+        tally.vbt_used_days.append(any(n > 0 for n in today.n_pass))
         if self.active:  # §7.5: the dealers' ticket-days, and those bought from customers
-            cust = self.from_customers
+            c, cust = self.counters, tally.from_customers
             for b in range(3):
                 held = book.held[book.dealer(b)]
-                self.c["dealer_ticket_days"] += len(held)
+                c.dealer_ticket_days += len(held)
                 if cust:
-                    self.c["dealer_ticket_days_customers"] += sum(1 for tid in held if tid in cust)
+                    c.dealer_ticket_days_customers += sum(1 for tid in held if tid in cust)
         if not self.details:
             return
-        hold, off, vbt_home = self.hold, self.off, self.vbt_home
+        holdings = self.holdings
+        hold, off, vbt_home = holdings.by_bucket, holdings.off_bucket, holdings.vbt_home
+        a_start, hit, n_int, n_pass = today.a_start, today.hit, today.n_int, today.n_pass
         for b in range(3):
             q = m.quotes[b]
             a = m.a[b]
@@ -454,72 +418,87 @@ class Run:
             f_d, f_v, f_t = S * hold[b][DEALER], S * hold[b][VBT], S * hold[b][TRADER]
             tot = f_d + f_v + f_t
             sd, sv, st = (f_d / tot, f_v / tot, f_t / tot) if tot > 0 else (0.0, 0.0, 0.0)
-            self.inv_rows.append((
-                t, BUCKETS[b], self.a_start[b], a, off[b], book.cash[dealer], q.K, S * q.K,
-                100.0 * a / q.K if q.K > 0 else 0.0, a == 0, self.hit[b], self.n_pass[b] > 0,
-                self.n_int[b], self.n_pass[b], q.bid, q.ask, q.p, q.M, q.O, vbt_home[b], book.cash[vbt],
+            self.rows.inv.append((
+                t, BUCKETS[b], a_start[b], a, off[b], book.cash[dealer], q.K, S * q.K,
+                100.0 * a / q.K if q.K > 0 else 0.0, a == 0, hit[b], n_pass[b] > 0,
+                n_int[b], n_pass[b], q.bid, q.ask, q.p, q.M, q.O, vbt_home[b], book.cash[vbt],
                 tot, f_d, f_v, f_t, sd, sv, sd + sv, st))
 
     # --- S7 --------------------------------------------------------------------------------
     def s7_settle(self, t: int) -> Settlement:
         """S7: clearing with proportional recovery (§5.2), defaults (§5.3), repayment rows (§8.2);
         then the day's loss rate (§3.6) and rollover hazard (§5.4), which S8 and S9 use."""
-        book, S = self.book, self.S
+        book = self.book
         day = book.by_due.get(t)
-        if not day:
-            self._record_losses(t, Settlement())
-            return Settlement()
-        held_by: dict[int, list[int]] = {}
-        dT: dict[int, int] = {}
-        for tk in day.values():
-            row = held_by.get(tk.issuer)
-            if row is None:
-                row = held_by[tk.issuer] = [0, 0, 0]
-                dT[tk.issuer] = tk.dT
-            row[book.kind[tk.holder]] += 1
-        ended_holding = {i: bool(book.held[i]) for i in held_by}
-        st = settle(book, t, self.p.clearing)
+        if day:
+            held_by: dict[int, list[int]] = {}   # issuer -> tickets per holder kind, before clearing
+            dT: dict[int, int] = {}
+            for tk in day.values():
+                row = held_by.get(tk.issuer)
+                if row is None:
+                    row = held_by[tk.issuer] = [0, 0, 0]
+                    dT[tk.issuer] = tk.dT
+                row[book.kind[tk.holder]] += 1
+            ended_holding = {i: bool(book.held[i]) for i in held_by}
+            st = settle(book, t, self.p.clearing)
+        else:
+            st = Settlement()
         self._record_losses(t, st)
-        names = book.names
+        values = self.today.sys
+        values["settled_face"] = st.settled_face
+        values["recovered_cash"] = st.recovered_cash
+        values["rollover_hazard"] = self.losses.hazard
+        if day:
+            self._repayment_rows(t, st, held_by, dT, ended_holding)
+        return st
+
+    def _repayment_rows(self, t: int, st: Settlement, held_by: dict[int, list[int]], dT: dict[int, int],
+                        ended_holding: dict[int, bool]) -> None:
+        """§8.2: one row per issuer whose liability cohort matured today; its window closes."""
+        S, names, win = self.S, self.book.names, self.windows
         for i in sorted(held_by):
             counts = held_by[i]
             n = counts[0] + counts[1] + counts[2]
             R = st.R[i]
-            nb, ns = self.win_buy[i], self.win_sell[i]
-            strategy = ("no_trade" if nb == 0 and ns == 0 else "hold_to_maturity" if ns == 0
-                        else "sell_before" if nb == 0 else "round_trip")
+            nb, ns = win.buy[i], win.sell[i]
+            strategy = (_NO_TRADE if nb == 0 and ns == 0 else _HOLD_TO_MATURITY if ns == 0
+                        else _SELL_BEFORE if nb == 0 else _ROUND_TRIP)
             q = self._price(dT[i]) if R == 1.0 and self.roll else NAN
-            self.repay_rows.append((
-                names[i], f"{names[i]}@{t}", self.cycle[i], t, n, S * n, S * counts[TRADER],
+            self.rows.repay.append((
+                names[i], f"{names[i]}@{t}", win.cycle[i], t, n, S * n, S * counts[TRADER],
                 S * counts[DEALER], S * counts[VBT], "repaid" if R == 1.0 else "defaulted", R,
-                self.win_start[i], t, nb, ns, S * nb, S * ns, self.win_pnl[i], self.win_match[i],
-                ended_holding[i], strategy, min(nb, ns) >= 2, nb + ns > 0, self.win_gap[i], q))
-            self.cycle[i] += 1
-            self.win_start[i] = t + 1
-            self.win_buy[i] = self.win_sell[i] = 0
-            self.win_pnl[i] = 0.0
-            self.win_match[i] = False
-            self.win_gap[i] = NAN
-        return st
+                win.start[i], t, nb, ns, S * nb, S * ns, win.pnl[i], win.match[i],
+                ended_holding[i], strategy, min(nb, ns) >= 2, nb + ns > 0, win.gap[i], q))
+            win.close(i, t)
 
     def _record_losses(self, t: int, st: Settlement) -> None:
         """ell_t on the outstanding basis (§3.6: lost face / face outstanding at S3) and the
         rollover hazard lambda_t (§5.4), which includes today's losses. Day 0 has no loss."""
+        losses, face_s3 = self.losses, self.today.face_s3
         lost = st.settled_face - st.recovered_cash
-        ell = lost / self.face_s3 if lost > 0.0 and self.face_s3 > 0.0 and t >= 1 else 0.0
-        self.loss_rates.append(ell)
-        self.hazard = rollover_hazard(self.loss_rates, t, self.p.maturity_days)
+        ell = lost / face_s3 if lost > 0.0 and face_s3 > 0.0 and t >= 1 else 0.0
+        losses.rates.append(ell)
+        losses.hazard = rollover_hazard(losses.rates, t, self.p.maturity_days)
 
     def _price(self, dT: int) -> float:
         """q of a rollover today (§5.4): 1 at par, max(floor, 1 - dT*lambda_t) when risk-priced."""
         if not self.risk_priced:
             return 1.0
-        return rollover_price(dT, self.hazard, self.p.rollover_price_floor)
+        return rollover_price(dT, self.losses.hazard, self.p.rollover_price_floor)
 
     # --- S8 --------------------------------------------------------------------------------
     def s8_rollover(self, t: int, st: Settlement) -> Rollover:
         """S8: rollover with the funding rule (§5.4); the lender's choice (R2.2) and the rollover
         price (R2.7) as the run's parameters say."""
+        ro = self._rollover(t, st)
+        values, S = self.today.sys, self.S
+        values["rolled_face"] = S * len(ro.rolled)
+        values["unfunded_rollovers"] = len(ro.lapsed)
+        values["declined_rollovers"] = len(ro.declined)
+        values["mean_rollover_price"] = NAN if ro.mean_price is None else ro.mean_price
+        return ro
+
+    def _rollover(self, t: int, st: Settlement) -> Rollover:
         if not self.roll or not st.matured:
             return Rollover(not_rolled=list(st.matured))
         p, book = self.p, self.book
@@ -540,50 +519,47 @@ class Run:
         """S9: anchor update from the day's realized losses (§3.6), on the run's loss basis
         (R2.3): lost face over the face outstanding at S3 (`outstanding`), or over the face
         maturing today (`maturing`, revision 1)."""
-        p = self.p
+        p, values = self.p, self.today.sys
         if not st.matured:
-            self.ell_anchor = 0.0
+            values["loss_rate_anchor"] = 0.0
             return
         if p.anchor_loss_basis == "maturing":
             ell = sum(1.0 - st.R[tk.issuer] for tk in st.matured) / len(st.matured)
         elif p.anchor_scope == "system":
-            ell = self.loss_rates[-1]
+            ell = self.losses.rates[-1]
         else:  # scope = bucket: numerator and denominator restricted to the short bucket (§3.6)
             lost = st.settled_face - st.recovered_cash
-            ell = lost / self.face_s3_short if lost > 0.0 and self.face_s3_short > 0.0 else 0.0
-        self.ell_anchor = ell
+            face_short = self.today.face_s3_short
+            ell = lost / face_short if lost > 0.0 and face_short > 0.0 else 0.0
+        values["loss_rate_anchor"] = ell
         if p.anchor_update == "off":
             return
         self.market.update_anchors([ell] * 3 if p.anchor_scope == "system" else [ell, 0.0, 0.0])
 
     # --- S10 -------------------------------------------------------------------------------
-    def s10_bookkeeping(self, t: int, st: Settlement, ro: Rollover, sys_row: list) -> None:
-        """S10: lineage bookkeeping and the day's flows (§7.1, §7.5, §8.4)."""
-        c, S = self.c, self.S
+    def s10_bookkeeping(self, t: int, st: Settlement, ro: Rollover, values: dict[str, Any]) -> None:
+        """S10: lineage bookkeeping (§7.1, §7.5), the run totals, and the day's system_state row
+        (§8.4) from ``values``, the day's values by column that S3 returned and S5–S9 completed."""
+        c, S, tally = self.counters, self.S, self.tally
         defaulted_tickets = 0
         for tk in st.matured:
             if st.R[tk.issuer] < 1.0:
                 defaulted_tickets += 1
-                self.lin_defaulted[tk.lineage] = 1
+                tally.lineage_defaulted[tk.lineage] = 1
                 if tk.cycle == 1:
-                    c["initial_defaulted"] += 1
+                    c.initial_defaulted += 1
                 else:
-                    c["defaults_after_cycle1"] += 1
-        c["matured"] += len(st.matured)
-        c["matured_defaulted"] += defaulted_tickets
-        c["recovered"] += st.recovered_cash
-        c["unfunded"] += len(ro.lapsed)
-        c["declined"] += len(ro.declined)
-        c["rolled"] += len(ro.rolled)
-        c["rollover_price_sum"] += sum(ro.prices)
-        n_def = sum(1 for i in range(self.N) if self.book.defaulted[i])
-        M = sys_row[-3:]
-        mean_q = ro.mean_price
-        self.sys_rows.append((*sys_row[:-3], n_def, st.settled_face, S * defaulted_tickets,
-                              st.recovered_cash, S * len(ro.rolled), len(ro.lapsed), len(ro.declined),
-                              self.n_rationed, self.ell_anchor, self.hazard,
-                              NAN if mean_q is None else mean_q, *M))
-        self.n_rationed = 0
+                    c.defaults_after_cycle1 += 1
+        c.matured += len(st.matured)
+        c.matured_defaulted += defaulted_tickets
+        c.recovered += st.recovered_cash
+        c.unfunded += len(ro.lapsed)
+        c.declined += len(ro.declined)
+        c.rolled += len(ro.rolled)
+        c.rollover_price_sum += sum(ro.prices)
+        values["n_defaulted_traders"] = sum(1 for i in range(self.N) if self.book.defaulted[i])
+        values["defaulted_face"] = S * defaulted_tickets
+        self.rows.sys.append(SYS.row(values))
 
     # --- results ---------------------------------------------------------------------------
     def _mm_equity(self, t: int) -> tuple[list[float], list[float]]:
@@ -602,14 +578,23 @@ class Run:
                 out[k][b] = value
         return out
 
+    def record(self) -> RunRecord:
+        """The finished run as data (:class:`record.RunRecord`): what metrics and logs read."""
+        book, p, tally = self.book, self.p, self.tally
+        return RunRecord(
+            regime=self.regime, run_id=p.run_id(self.regime), params=p, info=self.info, S=self.S,
+            N=self.N, names=tuple(book.names), rows=self.rows, counters=self.counters,
+            default_day={book.names[i]: book.default_day[i] for i in range(self.N) if book.defaulted[i]},
+            sold=tuple(tally.sold), bought=tuple(tally.bought),
+            lineage_defaulted=bytes(tally.lineage_defaulted), traders_used=frozenset(tally.traders_used),
+            last_trade_day=tally.last_trade_day, dealer_active_days=tuple(tally.dealer_active_days),
+            vbt_used_days=tuple(tally.vbt_used_days), equity0=self.equity0,
+            equity_end=self._mm_equity(p.last_day), vbt_overdraft=self.market.vbt_overdraft)
+
     def _result(self, wall: float) -> RunResult:
-        book, p = self.book, self.p
-        equity_end = self._mm_equity(p.last_day)
-        tables = build_tables(self)
-        default_day = {book.names[i]: book.default_day[i] for i in range(self.N) if book.defaulted[i]}
-        mets = _metrics.run_metrics(self, equity_end)
-        return RunResult(self.regime, p.run_id(self.regime), p, self.info, self.fingerprint, tables,
-                         mets, default_day, self.rng.draws if self.rng else 0, wall)
+        rec = self.record()
+        return RunResult(self.regime, rec.run_id, rec.params, self.info, self.fingerprint, build_tables(rec),
+                         run_metrics(rec), rec.default_day, self.rng.draws if self.rng else 0, wall)
 
 
 def validated(params: ModelParams | None = None, **overrides: Any) -> ModelParams:
@@ -640,9 +625,9 @@ def simulate_pair(params: ModelParams | None = None, *, progress: Progress | Non
     """
     params = validated(params, **overrides)
     t0 = time.perf_counter()
-    passive = run_regime(params, "passive", progress=progress)
-    active = run_regime(params, "active", progress=progress)
+    passive = run_regime(params, _PASSIVE, progress=progress)
+    active = run_regime(params, _ACTIVE, progress=progress)
     if passive.fingerprint != active.fingerprint:  # §6.2 pair identity
         raise AssertionError("initial-state fingerprints of the passive and active runs differ")
-    row = _metrics.comparison_row(params, passive, active)
+    row = comparison_row(params, passive, active)
     return PairResult(params, passive, active, row, time.perf_counter() - t0)

@@ -20,20 +20,19 @@ import shutil
 import uuid
 from pathlib import Path
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from . import schema
 from .atomic import write_csv as write_csv_atomic  # the package's one atomic writer
+from .record import PairResult, RunRecord
+from .schema import (COMPARISON_ORDER, FILES, TRADER, columns as schema_columns, dtypes as schema_dtypes,
+                     identity_names)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import PairResult, Run
-
-RUN_FILES = tuple(schema.FILES)          # file stems inside a run folder
+RUN_FILES = tuple(FILES)          # file stems inside a run folder
 
 _NUMPY_DTYPE = {"int": np.int64, "float": np.float64, "bool": np.bool_, "str": object}
 
@@ -44,39 +43,57 @@ def _column(values: Any, dtype: str) -> Any:
     return np.asarray(values, dtype=_NUMPY_DTYPE[dtype])
 
 
+def _by_column(file: str, rows: list[tuple]) -> list[tuple]:
+    """The engine's rows of a file turned into its columns, in schema order. A row whose length
+    is not the schema's is an error (zip would silently drop or misplace columns)."""
+    width = len(FILES[file])
+    if not rows:
+        return [() for _ in range(width)]
+    if len(rows[0]) != width or len(rows[-1]) != width:
+        raise ValueError(f"{file}: the engine's rows have {len(rows[0])} values, the schema {width} columns")
+    return list(zip(*rows))
+
+
 def _frame(file: str, rows: list[tuple], identity: dict[str, Any]) -> pd.DataFrame:
     """One per-run table: identity columns, then the file's own columns, with schema dtypes."""
-    cols = schema.FILES[file]
-    dtypes = schema.dtypes(file)
+    cols = FILES[file]
+    dtypes = schema_dtypes(file)
     n = len(rows)
     data: dict[str, Any] = {}
-    for name, value in zip(schema.identity_names(file), identity.values()):
+    for name, value in zip(identity_names(file), identity.values()):
         data[name] = _column([value] * n, dtypes[name])
-    columns = list(zip(*rows)) if n else [() for _ in cols]
+    columns = _by_column(file, rows)
     for c, values in zip(cols, columns):
         data[c.name] = _column(values, c.dtype)
     return pd.DataFrame(data, copy=False)
 
 
-def identity_values(run: "Run") -> dict[str, Any]:
-    p = run.p
-    return {"run_id": p.run_id(run.regime), "regime": run.regime, "seed": p.seed, "kappa": p.kappa,
+def identity_values(rec: RunRecord) -> dict[str, Any]:
+    """The identity columns' values of a run (§8), by column name (schema.IDENTITY order)."""
+    p = rec.params
+    return {"run_id": rec.run_id, "regime": rec.regime, "seed": p.seed, "kappa": p.kappa,
             "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
             "outside_mid_ratio": p.outside_mid_ratio, "n_traders": p.n_traders,
             "face_value": p.face_value}
 
 
-def _trader_rows(run: "Run") -> list[tuple]:
-    info, book, S, N = run.info, run.book, run.S, run.N
+def _trader_rows(rec: RunRecord) -> list[tuple]:
+    """traders.csv (addition): each trader's initial conditions (§2) and outcome, in the column
+    order of schema.TRADERS (built by name: one row per trader, not a hot loop)."""
+    info, S, N, default_day = rec.info, rec.S, rec.N, rec.default_day
     rows = []
     for i in range(N):
         prev = (i - 1) % N
-        liab = info.n[i] + info.vbt_tickets[i] + info.dealer_tickets[i]
-        rows.append((
-            book.names[i], info.trader_cash[i], S * liab, S * info.n[prev], info.due[i], info.due[prev],
-            info.due[prev] - info.due[i], info.n[i], info.vbt_tickets[i], info.dealer_tickets[i],
-            book.defaulted[i], book.default_day[i] if book.defaulted[i] else None,
-            run.sold[i], run.bought[i]))
+        name = rec.names[i]
+        rows.append(TRADER.row({
+            "trader_id": name, "init_cash": info.trader_cash[i],
+            "init_liability_face": S * (info.n[i] + info.vbt_tickets[i] + info.dealer_tickets[i]),
+            "init_claims_face": S * info.n[prev], "own_due_day": info.due[i],
+            "debtor_due_day": info.due[prev], "maturity_mismatch": info.due[prev] - info.due[i],
+            "ring_tickets": info.n[i], "vbt_tickets": info.vbt_tickets[i],
+            "dealer_tickets": info.dealer_tickets[i], "defaulted": name in default_day,
+            "default_day": default_day.get(name), "tickets_sold": rec.sold[i],
+            "tickets_bought": rec.bought[i]}))
     return rows
 
 
@@ -86,7 +103,7 @@ _ARROW_TYPE = {"int": pa.int64(), "Int": pa.int64(), "float": pa.float64(), "boo
 
 def arrow_schema(file: str) -> pa.Schema:
     """The Arrow schema of a per-run file (identity columns first), from :mod:`schema`."""
-    return pa.schema([(name, _ARROW_TYPE[dtype]) for name, dtype in schema.dtypes(file).items()])
+    return pa.schema([(name, _ARROW_TYPE[dtype]) for name, dtype in schema_dtypes(file).items()])
 
 
 def read_run_files(paths: Iterable[str | os.PathLike], file: str) -> pd.DataFrame:
@@ -128,35 +145,35 @@ class RunTables(Mapping[str, pd.DataFrame]):
         """The file as an Arrow table, in schema order with schema types (NaN and None -> empty)."""
         rows = self.rows[name]
         n = len(rows)
-        dtypes = schema.dtypes(name)
+        dtypes = schema_dtypes(name)
         arrays = {}  # same column types as arrow_schema(name)
-        for col, value in zip(schema.identity_names(name), self.identity.values()):
+        for col, value in zip(identity_names(name), self.identity.values()):
             arrays[col] = pa.array([value] * n, type=_ARROW_TYPE[dtypes[col]])
-        columns = list(zip(*rows)) if n else [() for _ in schema.FILES[name]]
-        for c, values in zip(schema.FILES[name], columns):
+        columns = _by_column(name, rows)
+        for c, values in zip(FILES[name], columns):
             arrays[c.name] = pa.array(values, type=_ARROW_TYPE[c.dtype], from_pandas=True)
         return pa.table(arrays)
 
 
-def build_tables(run: "Run") -> RunTables:
-    """The run's per-run files (§8.1–§8.4, plus traders.csv)."""
+def build_tables(rec: RunRecord) -> RunTables:
+    """The run's per-run files (§8.1–§8.4, plus traders.csv) from its finished record."""
     return RunTables({
-        "trades": run.trade_rows,
-        "repayment_events": run.repay_rows,
-        "inventory_timeseries": run.inv_rows,
-        "system_state_timeseries": run.sys_rows,
-        "traders": _trader_rows(run),
-    }, identity_values(run))
+        "trades": rec.rows.trades,
+        "repayment_events": rec.rows.repay,
+        "inventory_timeseries": rec.rows.inv,
+        "system_state_timeseries": rec.rows.sys,
+        "traders": _trader_rows(rec),
+    }, identity_values(rec))
 
 
 def comparison_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """comparison.csv rows in schema order, sorted by the pair keys (§8.5)."""
-    cols = schema.columns("comparison")
+    cols = schema_columns("comparison")
     df = pd.DataFrame(list(rows), columns=cols)
-    for name, dtype in schema.dtypes("comparison").items():
+    for name, dtype in schema_dtypes("comparison").items():
         if dtype == "Int":
             df[name] = df[name].astype("Int64")
-    return df.sort_values(list(schema.COMPARISON_ORDER), kind="stable").reset_index(drop=True)
+    return df.sort_values(list(COMPARISON_ORDER), kind="stable").reset_index(drop=True)
 
 
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed")
@@ -197,7 +214,7 @@ def pair_row_path(out_dir: str | os.PathLike, pair_id: str) -> Path:
     return Path(out_dir) / "aggregate" / "pairs" / f"{pair_id}.csv"
 
 
-def write_pair(result: "PairResult", out_dir: str | os.PathLike, *, update_comparison: bool = True) -> Path:
+def write_pair(result: PairResult, out_dir: str | os.PathLike, *, update_comparison: bool = True) -> Path:
     """Write both run folders and the pair's comparison row; return the row file's path.
 
     With `update_comparison` (the single-pair CLI), `aggregate/comparison.csv` is rewritten with

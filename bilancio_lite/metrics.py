@@ -1,96 +1,89 @@
 """Run and pair metrics (§7): default rates, pair classes, dealer usage.
 
+Run metrics are computed from a finished run's :class:`record.RunRecord` (rows read by name with
+``schema.SYS`` / ``schema.REPAY``), pair metrics from the two :class:`record.RunResult`.
+
 Default counts are integers, and δ is their ratio over the same denominator in both regimes, so
 the effect class is decided exactly (§7.2).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .schema import REPAYMENT_EVENTS, SYSTEM_STATE
+from .params import ModelParams
+from .record import RunRecord, RunResult
+from .schema import EFFECT_CLASSES, REPAY, STRESS_REGIMES, SYS
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Run, RunResult
-    from .params import ModelParams
-
-
-_REPAY = [c.name for c in REPAYMENT_EVENTS]
-_SYS = {c.name: k for k, c in enumerate(SYSTEM_STATE)}
-_SYS_FACE, _SYS_DTM = _SYS["total_face_outstanding"], _SYS["debt_to_money"]
-_SYS_M = [_SYS["M_short"], _SYS["M_mid"], _SYS["M_long"]]
+_LOW, _MEDIUM, _CATASTROPHIC = STRESS_REGIMES
+_IMPROVED, _UNCHANGED, _WORSENED = EFFECT_CLASSES
 
 
 def stress_regime(delta_passive: float) -> str:
     """§7.2: low if < 0.1, medium if in [0.1, 0.9], catastrophic if > 0.9."""
     if delta_passive < 0.1:
-        return "low"
-    return "catastrophic" if delta_passive > 0.9 else "medium"
-
-
-def participation_breadth(n_using: int, n_traders: int) -> str:
-    """§7.2: narrow if share <= 0.4, broad if >= 0.8, otherwise middle."""
-    share = n_using / n_traders
-    return "narrow" if share <= 0.4 else ("broad" if share >= 0.8 else "middle")
+        return _LOW
+    return _CATASTROPHIC if delta_passive > 0.9 else _MEDIUM
 
 
 def effect_class(defaulted_passive: int, defaulted_active: int) -> str:
     """§7.2: exact comparison of defaulted-lineage counts."""
     if defaulted_passive > defaulted_active:
-        return "improved"
-    return "unchanged" if defaulted_passive == defaulted_active else "worsened"
+        return _IMPROVED
+    return _UNCHANGED if defaulted_passive == defaulted_active else _WORSENED
 
 
-def run_metrics(run: "Run", equity_end: tuple[list[float], list[float]]) -> dict[str, Any]:
-    """§7.1 and §7.3 for one run."""
-    info, c, S, N = run.info, run.c, run.S, run.N
+def run_metrics(rec: RunRecord) -> dict[str, Any]:
+    """§7.1 and §7.3 (with the §7.5 diagnostics) for one finished run."""
+    info, c, S, N = rec.info, rec.counters, rec.S, rec.N
     n_lin = info.n_lineages
-    defaulted_lineages = sum(run.lin_defaulted)
-    ring_defaulted = sum(run.lin_defaulted[:info.n_ring_tickets])
-    n_def = sum(1 for i in range(N) if run.book.defaulted[i])
-    days = len(run.day_a_any)
-    active_days = [t for t, a in enumerate(run.day_a_any) if a]
-    trades = c["interior"] + c["passthrough"]
-    sys_rows = run.sys_rows
-    faces = [r[_SYS_FACE] for r in sys_rows]
-    dtm = [r[_SYS_DTM] for r in sys_rows]
-    i_out, i_face, i_used = (_REPAY.index(c) for c in ("outcome", "face_value", "used_dealer"))
+    defaulted_lineages = sum(rec.lineage_defaulted)
+    ring_defaulted = sum(rec.lineage_defaulted[:info.n_ring_tickets])
+    n_def = len(rec.default_day)
+    days = len(rec.dealer_active_days)
+    active_days = [t for t, a in enumerate(rec.dealer_active_days) if a]
+    trades = c.interior + c.passthrough
+    sys_rows = rec.rows.sys
+    faces = [r[SYS.total_face_outstanding] for r in sys_rows]
+    dtm = [r[SYS.debt_to_money] for r in sys_rows]
+    i_out, i_face, i_used = REPAY.outcome, REPAY.face_value, REPAY.used_dealer
     face = {"defaulted": 0.0, "repaid": 0.0}
     traded = {"defaulted": 0.0, "repaid": 0.0}
-    for row in run.repay_rows:  # face-weighted share of liabilities whose trader traded (§7.3)
+    for row in rec.rows.repay:  # face-weighted share of liabilities whose trader traded (§7.3)
         face[row[i_out]] += row[i_face]
         if row[i_used]:
             traded[row[i_out]] += row[i_face]
     frac_traded = {k: traded[k] / face[k] if face[k] > 0 else 0.0 for k in face}
-    dealer0, vbt0 = run.equity0
-    dealer1, vbt1 = equity_end
+    dealer0, vbt0 = rec.equity0
+    dealer1, vbt1 = rec.equity_end
     dealer_pnl, vbt_pnl = sum(dealer1) - sum(dealer0), sum(vbt1) - sum(vbt0)
-    default_days = [run.book.default_day[i] for i in range(N) if run.book.defaulted[i]]
+    default_days = list(rec.default_day.values())
+    i_M = (SYS.M_short, SYS.M_mid, SYS.M_long)
     return {
         "defaulted_lineages": defaulted_lineages,
         "n_lineages": n_lin,
         "delta": defaulted_lineages / n_lin,
         "phi": 1 - defaulted_lineages / n_lin,
-        "delta_initial": c["initial_defaulted"] / n_lin,
-        "delta_matured": c["matured_defaulted"] / c["matured"] if c["matured"] else 0.0,
-        "loss_rate": 1 - c["recovered"] / (S * c["matured"]) if c["matured"] else 0.0,
+        "delta_initial": c.initial_defaulted / n_lin,
+        "delta_matured": c.matured_defaulted / c.matured if c.matured else 0.0,
+        "loss_rate": 1 - c.recovered / (S * c.matured) if c.matured else 0.0,
         "delta_ring": ring_defaulted / info.n_ring_tickets,
         "n_defaulted_traders": n_def,
         "trader_default_rate": n_def / N,
         "first_default_day": min(default_days) if default_days else None,
         "dealer_trade_count": trades,
         "trader_dealer_trade_count": trades,
-        "interior_count": c["interior"],
-        "passthrough_count": c["passthrough"],
-        "limit_hit_count": c["limit_hits"],
-        "failed_attempts": c["failed"],
-        "transfer_count": c["transfers"],
-        "n_traders_using_dealer": len(run.traders_used),
+        "interior_count": c.interior,
+        "passthrough_count": c.passthrough,
+        "limit_hit_count": c.limit_hits,
+        "failed_attempts": c.failed,
+        "transfer_count": c.transfers,
+        "n_traders_using_dealer": len(rec.traders_used),
         "total_face_traded": S * trades,
-        "total_cash_volume": c["cash_volume"],
+        "total_cash_volume": c.cash_volume,
         "dealer_active_fraction": len(active_days) / days if days else 0.0,
         "dealer_empty_fraction": 1 - len(active_days) / days if days else 0.0,
-        "vbt_usage_fraction": sum(run.day_vbt_used) / days if days else 0.0,
+        "vbt_usage_fraction": sum(rec.vbt_used_days) / days if days else 0.0,
         "dealer_last_active_day": active_days[-1] if active_days else None,
         "mean_debt_to_money": sum(dtm) / len(dtm) if dtm else 0.0,
         "final_debt_to_money": dtm[-1] if dtm else 0.0,
@@ -101,23 +94,23 @@ def run_metrics(run: "Run", equity_end: tuple[list[float], list[float]]) -> dict
         "dealer_return": dealer_pnl / sum(dealer0) if sum(dealer0) > 0 else 0.0,
         "vbt_pnl": vbt_pnl,
         "vbt_return": vbt_pnl / sum(vbt0) if sum(vbt0) > 0 else 0.0,
-        "unfunded_rollovers": c["unfunded"],
-        "vbt_overdraft": run.market.vbt_overdraft,
+        "unfunded_rollovers": c.unfunded,
+        "vbt_overdraft": rec.vbt_overdraft,
         # §7.5 diagnostics (rev 2)
-        "declined_rollovers": c["declined"],
-        "rationed_seller_days": c["rationed"],
-        "trade_day_share_day0": c["trades_day0"] / trades if trades else None,
-        "last_customer_trade_day": run.last_trade_day,
+        "declined_rollovers": c.declined,
+        "rationed_seller_days": c.rationed,
+        "trade_day_share_day0": c.trades_day0 / trades if trades else None,
+        "last_customer_trade_day": rec.last_trade_day,
         "last_default_day": max(default_days) if default_days else None,
-        "defaults_after_cycle1": c["defaults_after_cycle1"],
-        "min_M": min(min(r[k] for k in _SYS_M) for r in sys_rows) if sys_rows else None,
-        "dealer_inventory_from_customers_share": (c["dealer_ticket_days_customers"] / c["dealer_ticket_days"]
-                                                  if c["dealer_ticket_days"] else 0.0),
-        "mean_rollover_price": c["rollover_price_sum"] / c["rolled"] if c["rolled"] else None,
+        "defaults_after_cycle1": c.defaults_after_cycle1,
+        "min_M": min(min(r[k] for k in i_M) for r in sys_rows) if sys_rows else None,
+        "dealer_inventory_from_customers_share": (c.dealer_ticket_days_customers / c.dealer_ticket_days
+                                                  if c.dealer_ticket_days else 0.0),
+        "mean_rollover_price": c.rollover_price_sum / c.rolled if c.rolled else None,
     }
 
 
-def comparison_row(p: "ModelParams", passive: "RunResult", active: "RunResult") -> dict[str, Any]:
+def comparison_row(p: ModelParams, passive: RunResult, active: RunResult) -> dict[str, Any]:
     """§8.5: one row per pair (plus the documented additions of schema.COMPARISON)."""
     mp, ma = passive.metrics, active.metrics
     d_p, d_a = mp["delta"], ma["delta"]

@@ -13,6 +13,8 @@ import typing
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from .schema import BUCKETS, PAIR_KEYS
+
 # --- size limits (stated in `bilancio-lite pair --help`; checked by ModelParams) -----------------
 #: Most base ring tickets K = Q_total/face_value one pair may hold.
 MAX_TICKETS: int = 1_000_000
@@ -45,8 +47,7 @@ def size_limits_text() -> str:
 
 
 #: Fields that never appear in ``id_axes``: already in the base pair id, or labels.
-_NOT_ID_AXES = frozenset({"kappa", "concentration", "mu", "outside_mid_ratio", "seed", "replicate",
-                          "detailed_logging", "variant", "id_axes"})
+_NOT_ID_AXES = frozenset({*PAIR_KEYS, "replicate", "detailed_logging", "variant", "id_axes"})
 
 
 class ModelParams(BaseModel):
@@ -215,7 +216,8 @@ class ModelParams(BaseModel):
 
     @property
     def spreads(self) -> dict[str, float]:
-        return {"short": self.spread_short, "mid": self.spread_mid, "long": self.spread_long}
+        """O0 per bucket (§3.1), by bucket name."""
+        return dict(zip(BUCKETS, (self.spread_short, self.spread_mid, self.spread_long)))
 
     @property
     def pair_id(self) -> str:

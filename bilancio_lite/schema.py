@@ -5,11 +5,17 @@
 and a test checks that it is up to date and that written CSVs have exactly these columns.
 
 dtypes: "int" (int64), "Int" (nullable integer, blank when missing), "float", "bool", "str".
+
+Generated from the columns: :class:`RowFields` ``TRADE``, ``REPAY``, ``INV``, ``SYS`` and ``TRADER``,
+the column positions inside the rows the engine writes (``row[SYS.settled_face]``), and ``SYS.row``,
+which builds a row from values by column name. Also here: the shared vocabulary (buckets,
+regimes, grid axes, pair keys, class names) that every other module imports.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 
 class Column(NamedTuple):
@@ -313,6 +319,60 @@ FILES: dict[str, tuple[Column, ...]] = {
     "system_state_timeseries": SYSTEM_STATE,
     "traders": TRADERS,
 }
+
+
+class RowFields:
+    """Positions of a per-run file's own columns inside the rows the engine writes (§8).
+
+    Generated from the file's columns above; the identity columns are not part of the engine's
+    rows (they are added when a table is built), so position 0 is the file's first own column.
+    Readers use names: ``row[SYS.settled_face]``, ``REPAY.as_dict(row)["outcome"]``; a writer
+    that is not in a hot loop builds its row by name with :meth:`row`, so adding a column is a
+    change here and in the code that computes its value, nothing else.
+    """
+
+    def __init__(self, file: str, cols: tuple[Column, ...]) -> None:
+        names = tuple(c.name for c in cols)
+        for name in names:
+            if name in ("file", "names") or name.startswith("_") or hasattr(type(self), name):
+                raise ValueError(f"{file}: column name {name!r} clashes with a RowFields attribute")
+        self.__dict__.update({name: k for k, name in enumerate(names)}, file=file, names=names)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the row fields of {self.file} are read-only")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"RowFields({self.file!r}: {', '.join(self.names)})"
+
+    def row(self, values: Mapping[str, Any]) -> tuple:
+        """The row of ``{column: value}`` in schema order; every column once, no other key."""
+        try:
+            row = tuple([values[name] for name in self.names])
+        except KeyError as err:
+            raise KeyError(f"{self.file} row: no value for column {err.args[0]!r}") from None
+        if len(values) != len(row):
+            extra = ", ".join(sorted(set(values) - set(self.names)))
+            raise KeyError(f"{self.file} row: not a column of the schema: {extra}")
+        return row
+
+    def as_dict(self, row: tuple) -> dict[str, Any]:
+        """``{column: value}`` of one engine row (identity columns excluded)."""
+        if len(row) != len(self.names):
+            raise ValueError(f"{self.file} row has {len(row)} values, the schema {len(self.names)} columns")
+        return dict(zip(self.names, row))
+
+
+#: Column positions inside the engine's rows of each per-run file (identity columns excluded).
+ROW_FIELDS: dict[str, RowFields] = {file: RowFields(file, cols) for file, cols in FILES.items()}
+TRADE = ROW_FIELDS["trades"]                      # §8.1
+REPAY = ROW_FIELDS["repayment_events"]            # §8.2
+INV = ROW_FIELDS["inventory_timeseries"]          # §8.3
+SYS = ROW_FIELDS["system_state_timeseries"]       # §8.4
+TRADER = ROW_FIELDS["traders"]                    # traders.csv (addition)
+
 
 #: the identity columns as they appear in a given per-run file
 def identity_names(file: str) -> list[str]:

@@ -253,16 +253,19 @@ class ScriptedRng:
 
 
 def trades_frame(run: Run) -> pd.DataFrame:
-    return pd.DataFrame.from_records(run.trade_rows, columns=[c.name for c in schema.TRADES])
+    return pd.DataFrame.from_records(run.rows.trades, columns=[c.name for c in schema.TRADES])
 
 
 def repay_frame(run: Run) -> pd.DataFrame:
-    return pd.DataFrame.from_records(run.repay_rows, columns=[c.name for c in schema.REPAYMENT_EVENTS])
+    return pd.DataFrame.from_records(run.rows.repay, columns=[c.name for c in schema.REPAYMENT_EVENTS])
 
 
 # --------------------------------------------------------------------------------------------
 # the invariant checker: wraps a real Run's stages and executions and checks I1–I10, I14
 # --------------------------------------------------------------------------------------------
+#: Positions in the Checker's ticket snapshot rows ``snap()["tickets"][id]``.
+ISSUER, HOLDER, DUE, DT, LINEAGE, CYCLE = range(6)
+
 STAGES = ("s1_age", "s2_rehome", "s3_snapshot", "s4_kernels", "s5_trading", "s6_snapshot",
           "s7_settle", "s8_rollover", "s9_anchors", "s10_bookkeeping")
 
@@ -327,7 +330,8 @@ class Checker:
         b = self.book
         return dict(
             cash=list(b.cash),
-            tickets={tid: (tk.issuer, tk.holder, tk.due, tk.dT, tk.lineage, tk.cycle) for tid, tk in b.tickets.items()},
+            tickets={tid: (tk.issuer, tk.holder, tk.due, tk.dT, tk.lineage, tk.cycle)   # ISSUER … CYCLE
+                     for tid, tk in b.tickets.items()},
             M=list(self.m.M), O=list(self.m.O),
             defaulted=list(b.defaulted), default_day=list(b.default_day))
 
@@ -392,7 +396,7 @@ class Checker:
             self.count_start, self.count_start_day = len(pre["tickets"]), t
             self.hazard_prev = self.hazard
         if name == "s3_snapshot":  # tickets whose last tradable bucket is short (due today included)
-            self.n_short_s3 = sum(1 for row in post["tickets"].values() if 0 <= row[2] - t <= 3)
+            self.n_short_s3 = sum(1 for row in post["tickets"].values() if 0 <= row[DUE] - t <= 3)
             self.matured_today = self.rolled_today = 0
             self.sold_today, self.bought_today, self.failed_today = {}, set(), set()
         if name == "s5_trading" and not args[1:] and not kw_is_harness(self.run):
@@ -402,7 +406,8 @@ class Checker:
             # trades and transfers change holders only (I3)
             assert pre["tickets"].keys() == post["tickets"].keys()
             for tid, row in pre["tickets"].items():
-                assert row[:1] + row[2:] == post["tickets"][tid][:1] + post["tickets"][tid][2:]
+                now = post["tickets"][tid]
+                assert row[:HOLDER] + row[HOLDER + 1:] == now[:HOLDER] + now[HOLDER + 1:]
         elif name == "s7_settle":
             self.cash_before_s7 = pre["cash"]
             self._check_settlement(pre, post, out)
@@ -436,12 +441,12 @@ class Checker:
     # --- S7 (I8) ---------------------------------------------------------------------------
     def _check_settlement(self, pre, post, st) -> None:
         t, S, eps = self.t, self.S, self.eps
-        mat = sorted((tid, row) for tid, row in pre["tickets"].items() if row[2] == t)
+        mat = sorted((tid, row) for tid, row in pre["tickets"].items() if row[DUE] == t)
         self.matured_today = len(mat)
         assert [tk.id for tk in st.matured] == [tid for tid, _ in mat]
         # all due tickets deleted, others untouched
         for tid, row in pre["tickets"].items():
-            if row[2] == t:
+            if row[DUE] == t:
                 assert tid not in post["tickets"]
             else:
                 assert post["tickets"][tid] == row
@@ -452,8 +457,8 @@ class Checker:
         c = pre["cash"]
         D: dict[int, float] = {}
         for _, row in mat:
-            assert not pre["defaulted"][row[0]], "a defaulted trader had a liability (I9)"
-            D[row[0]] = D.get(row[0], 0.0) + S
+            assert not pre["defaulted"][row[ISSUER]], "a defaulted trader had a liability (I9)"
+            D[row[ISSUER]] = D.get(row[ISSUER], 0.0) + S
         assert st.due == D
         R = st.R
         for i in D:
@@ -461,9 +466,9 @@ class Checker:
         if self.p.clearing == "simultaneous":
             incoming: dict[int, dict[int, float]] = {}
             for _, row in mat:
-                if row[1] in D:
-                    inc = incoming.setdefault(row[1], {})
-                    inc[row[0]] = inc.get(row[0], 0.0) + S
+                if row[HOLDER] in D:
+                    inc = incoming.setdefault(row[HOLDER], {})
+                    inc[row[ISSUER]] = inc.get(row[ISSUER], 0.0) + S
             p = {i: R[i] * D[i] for i in D}
             # p is a fixed point of §5.2 (within the clearing tolerance)
             for i in D:
@@ -477,14 +482,14 @@ class Checker:
             self.stats.fixed_point_days += 1
             expected = list(c)
             for _, row in mat:
-                expected[row[0]] -= S * R[row[0]]
-                expected[row[1]] += S * R[row[0]]
+                expected[row[ISSUER]] -= S * R[row[ISSUER]]
+                expected[row[HOLDER]] += S * R[row[ISSUER]]
             for i in D:
                 if R[i] < 1.0:
                     assert abs(expected[i]) <= 1e-6 * S
                     expected[i] = 0.0
         else:
-            expected, Rseq = spec_sequential([(row[0], row[1]) for _, row in mat], S, c)
+            expected, Rseq = spec_sequential([(row[ISSUER], row[HOLDER]) for _, row in mat], S, c)
             for i in D:
                 assert R[i] == _approx(Rseq[i], 1e-12)
         for a, (x, y) in enumerate(zip(post["cash"], expected)):
@@ -508,7 +513,7 @@ class Checker:
             else:
                 assert not post["defaulted"][i]
         self.last_settlement = st
-        self._record_loss(sum((1.0 - R[row[0]]) * S for _, row in mat), len(pre["tickets"]))
+        self._record_loss(sum((1.0 - R[row[ISSUER]]) * S for _, row in mat), len(pre["tickets"]))
 
     def _record_loss(self, lost: float, n_outstanding: int) -> None:
         """§3.6 ell_t = lost face / face outstanding at S3 (trades keep the count; day 0: 0) and
@@ -599,8 +604,8 @@ class Checker:
         """§5.4 liquidity_aware: h's §4.1 gap on day t+1 with every flow terminal, from the pre-S8
         tickets, the rollovers replayed before this decision and the new ticket it would hold."""
         S, H = self.S, self.p.H
-        own = [r[2] for r in rows.values() if r[0] == h] + [t + tk.dT for tk, _ in rolled_so_far if tk.issuer == h]
-        held = ([r[2] for r in rows.values() if r[1] == h and not defaulted[r[0]]]
+        own = [r[DUE] for r in rows.values() if r[ISSUER] == h] + [t + tk.dT for tk, _ in rolled_so_far if tk.issuer == h]
+        held = ([r[DUE] for r in rows.values() if r[HOLDER] == h and not defaulted[r[ISSUER]]]
                 + [t + tk.dT for tk, _ in rolled_so_far if tk.holder == h] + [new_due])
         P, best = cash_after, 0.0
         for d in range(t + 1, t + 2 + H):

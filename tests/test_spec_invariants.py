@@ -253,7 +253,7 @@ def test_I10_multipass_funding():
     assert book.cash[:3] == [1.0, 0.0, 0.0]
     assert sorted((tk.issuer, tk.holder, tk.due, tk.cycle) for tk in book.tickets.values()) == [
         (0, 1, 2, 2), (1, 2, 2, 2)]
-    assert run.c["unfunded"] == 0
+    assert run.counters.unfunded == 0
 
 
 def test_I10_unfunded_rollover_lapses():

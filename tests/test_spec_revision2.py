@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bilancio_lite import ModelParams, simulate_pair
 from bilancio_lite.book import Book
 from bilancio_lite.engine import Run, TradeStream
+from bilancio_lite.schema import REPAY, TRADE
 from bilancio_lite.settlement import rollover, rollover_hazard, rollover_price, settle
 from bilancio_lite.traders import Projection, liquidity_gap
 
@@ -63,7 +64,7 @@ def test_T21_revision2_never_sells_the_claim_and_repays_with_5_left():
     book = run.book
     for t in range(3):
         run.day(t)
-    assert not run.trade_rows or all(r[2] == "transfer" for r in run.trade_rows)   # no customer trade
+    assert not run.rows.trades or all(r[TRADE.kind] == "transfer" for r in run.rows.trades)   # no customer trade
     run.s1_age(3)
     run.s2_rehome(3)
     run.sys0 = run.s3_snapshot(3)
@@ -98,7 +99,7 @@ def test_T22_loss_rate_basis(basis, ell, M, O):
     p = mini_params(n_traders=4, S=1.0, M=1.0, O=0.30, anchor_loss_basis=basis, t_end=2)
     run = Run(p, "passive", book=book, info=info_for(book))
     _run_days(run, 2)
-    row = run.sys_rows[1]
+    row = run.rows.sys[1]
     names = [c.name for c in __import__("bilancio_lite.schema", fromlist=["SYSTEM_STATE"]).SYSTEM_STATE]
     r = dict(zip(names, row))
     assert r["total_face_outstanding"] == 10 and r["settled_face"] - r["recovered_cash"] == pytest.approx(2, **A9)
@@ -164,10 +165,10 @@ def test_T24_rationed_seller_is_counted_and_nothing_else_happens():
     before = (list(book.cash), {tid: tk.holder for tid, tk in book.tickets.items()})
     run.day(0)
     assert liquidity_gap(book, 0, 0, p.H, run.proj) == 1
-    assert rng.calls == [] and run.trade_rows == [] and run.c["failed"] == 0
+    assert rng.calls == [] and run.rows.trades == [] and run.counters.failed == 0
     assert (list(book.cash), {tid: tk.holder for tid, tk in book.tickets.items()}) == before
     names = [c.name for c in __import__("bilancio_lite.schema", fromlist=["SYSTEM_STATE"]).SYSTEM_STATE]
-    assert dict(zip(names, run.sys_rows[0]))["n_rationed_sellers"] == 1
+    assert dict(zip(names, run.rows.sys[0]))["n_rationed_sellers"] == 1
 
 
 def test_rationing_counts_change_no_result(monkeypatch):
@@ -226,7 +227,7 @@ def test_T25_risk_priced_rollover_through_the_engine():
     sys1 = run.s3_snapshot(1)
     run.s6_snapshot(1)
     st = run.s7_settle(1)
-    assert st.R[0] == 0 and run.hazard == pytest.approx(0.02, **A9)     # ell_1 = 20/100
+    assert st.R[0] == 0 and run.losses.hazard == pytest.approx(0.02, **A9)     # ell_1 = 20/100
     cash3 = book.cash[3]
     ro = run.s8_rollover(1, st)
     assert ro.prices == [pytest.approx(0.9, **A9)]                       # dT = 5 at S8 of day 1
@@ -235,15 +236,15 @@ def test_T25_risk_priced_rollover_through_the_engine():
     run.s10_bookkeeping(1, st, ro, sys1)
     for t in range(2, 6):
         run.day(t)
-    rows = {r[1]: r for r in run.repay_rows}            # liability id -> row
-    assert rows["H5@5"][-1] is not None
+    rows = {r[REPAY.liability_id]: r for r in run.rows.repay}            # liability id -> row
+    assert rows["H5@5"][REPAY.rollover_price] is not None
     prices = sorted(q for (old, _), q in zip(*_rolled_on(run, 5)))
     assert prices == [pytest.approx(0.8, **A9), pytest.approx(0.92, **A9)]
     h6 = book.held[5]
     assert {(tk.due, tk.dT) for tk in h6.values()} == {(9, 4), (15, 10)}  # owes 1 each, paid 0.92 / 0.8
     for t in range(6, 12):
         run.day(t)
-    sysd = run.sys_rows
+    sysd = run.rows.sys
     names = [c.name for c in __import__("bilancio_lite.schema", fromlist=["SYSTEM_STATE"]).SYSTEM_STATE]
     day11 = dict(zip(names, sysd[11]))
     assert day11["rollover_hazard"] == 0.0 and day11["mean_rollover_price"] == 1.0   # H3's ticket, par again
@@ -256,7 +257,7 @@ def _rolled_on(run: Run, t: int):
     new = [tk for tk in book.tickets.values() if tk.cycle > 1 and tk.due - tk.dT == t]
     pairs = [(tk, tk) for tk in new]
     names = [c.name for c in __import__("bilancio_lite.schema", fromlist=["SYSTEM_STATE"]).SYSTEM_STATE]
-    row = dict(zip(names, run.sys_rows[t]))
+    row = dict(zip(names, run.rows.sys[t]))
     assert row["rolled_face"] == len(new)
     # q per ticket from its dT and the day's hazard (checked against the logged mean)
     lam = row["rollover_hazard"]

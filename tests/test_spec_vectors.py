@@ -558,7 +558,7 @@ def test_T20_order_flow_harness():
     assert tr["dealer_inventory_after"].iloc[0] == 3 and tr["dealer_cash_after"].iloc[0] == pytest.approx(1.03, **A9)
     assert (tr["dealer_ask_before"].iloc[1], tr["dealer_bid_before"].iloc[1]) == (
         pytest.approx(0.98, **A9), pytest.approx(0.92, **A9))
-    assert run.c["failed"] == 1                    # the poor buyer's attempt
+    assert run.counters.failed == 1                    # the poor buyer's attempt
     assert book.cash[POOR] == 0.90 and not book.held[POOR]
     assert book.cash[RICH] == pytest.approx(2.00 - 0.98, **A9) and len(book.held[RICH]) == 1
     assert run.market.a[MID] == 2 and book.cash[dealer] == pytest.approx(2.01, **A9)
