@@ -13,7 +13,7 @@ from bilancio_lite.engine import Run
 from bilancio_lite.params import ModelParams
 from bilancio_lite.ring import build_initial_state, due_days, ticketize
 
-from helpers import spec_bucket, spec_holder_allocation
+from spec_oracle import spec_bucket, spec_holder_allocation
 
 WORKED = dict(n_traders=4, Q_total=400, face_value=20, maturity_days=10, mu=0.75, kappa=0.5,
               outside_mid_ratio=0.75)

@@ -1,6 +1,6 @@
 """§10 invariants I1–I19 on real runs (both regimes, several parameter sets).
 
-Each run is wrapped by helpers.Checker, which inspects the book after every stage of every day
+Each run is wrapped by spec_oracle.Checker, which inspects the book after every stage of every day
 (Run.day is the real orchestrator) and around every execution and re-homing transfer. The logs of
 §8 are then checked against the same invariants.
 """
@@ -21,7 +21,8 @@ from bilancio_lite import ModelParams, simulate_pair
 from bilancio_lite.book import Book
 from bilancio_lite.engine import Run
 
-from helpers import EPS_TOT, checked_run, give, info_for, mini_params
+from factories.books import give, info_for, mini_params
+from spec_oracle import EPS_TOT, checked_run
 
 PARAM_SETS = {
     "defaults": dict(),
@@ -390,7 +391,7 @@ def test_I5_clipped_corner_kernel():
 
 
 def test_I2_clipped_corner_market_buy_keeps_dealer_cash_nonnegative():
-    from helpers import mini_market
+    from factories.books import mini_market
     book, m, _ = mini_market(n_traders=4, S=1.0, M=0.25, O=1.0)
     give(book, 3, book.dealer(1), 5, 5)
     book.cash[1] = 10.0

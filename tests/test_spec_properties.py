@@ -17,7 +17,7 @@ from bilancio_lite.params import ModelParams
 from bilancio_lite.ring import build_initial_state
 from bilancio_lite.settlement import settle
 
-from helpers import Checker, spec_clearing, spec_holder_allocation, spec_sequential
+from spec_oracle import Checker, spec_clearing, spec_holder_allocation, spec_sequential
 
 SLOW = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = dict(deadline=None, database=None)

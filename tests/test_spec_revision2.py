@@ -2,7 +2,7 @@
 and the invariants I16–I19, also as hypothesis properties over random parameters.
 
 Expected numbers are copied from §11 or worked out by hand in the comments; the Checker of
-helpers.py replays every rollover (funding test, the lender's check, prices) independently.
+spec_oracle.py replays every rollover (funding test, the lender's check, prices) independently.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from bilancio_lite.schema import REPAY, TRADE
 from bilancio_lite.settlement import rollover, rollover_hazard, rollover_price, settle
 from bilancio_lite.traders import Projection, liquidity_gap
 
-from helpers import (MID, Checker, ScriptedRng, give, info_for, mini_params, spec_gap, trades_frame)
+from factories.books import ScriptedRng, give, info_for, mini_params, trades_frame
+from spec_oracle import MID, Checker, spec_gap
 
 A9 = dict(abs=1e-9)
 SLOW = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

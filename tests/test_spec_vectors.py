@@ -16,8 +16,8 @@ from bilancio_lite.params import ModelParams
 from bilancio_lite.settlement import rollover, settle
 from bilancio_lite.traders import liquidity_gap
 
-from helpers import (MID, LONG, ScriptedRng, give, info_for, mini_market, mini_params, repay_frame,
-                     trades_frame)
+from factories.books import ScriptedRng, give, info_for, mini_market, mini_params, repay_frame, trades_frame
+from spec_oracle import MID, LONG
 
 A4 = dict(abs=1e-4)
 A9 = dict(abs=1e-9)
