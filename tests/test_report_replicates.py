@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bilancio_lite import report
+from bilancio_lite.analysis import grid_overview as overview01
+from bilancio_lite.analysis import replicate_count
 
 
 def replicated_comparison(R: int = 6) -> pd.DataFrame:
@@ -25,21 +26,21 @@ def replicated_comparison(R: int = 6) -> pd.DataFrame:
 
 def test_every_cut_gets_ci_and_signed_rank_p_when_replicated():
     comp = replicated_comparison()
-    assert report.replicate_count(comp) == 6
-    tables = report.overview_ci_tables(comp)
-    assert sorted(tables) == sorted(f"{n}_ci" for n in report.OVERVIEW_CUTS.values())
+    assert replicate_count(comp) == 6
+    tables = overview01.overview_ci_tables(comp)
+    assert sorted(tables) == sorted(f"{n}_ci" for n in overview01.OVERVIEW_CUTS.values())
     k = tables["overview_by_kappa_ci"].set_index("kappa")
     assert k.loc[0.5, "n_pairs"] == 12 and k.loc[0.5, "n_seeds"] == 6
     assert 0 < k.loc[0.5, "ci_low"] < k.loc[0.5, "mean_effect"] < k.loc[0.5, "ci_high"]
     assert k.loc[0.5, "p_value"] < 0.01                       # all 12 differences positive
     assert k.loc[2.0, "ci_low"] < 0 < k.loc[2.0, "ci_high"] and k.loc[2.0, "p_value"] > 0.05
-    text = report.takeaway_ci(tables)
+    text = overview01.takeaway_ci(tables)
     assert "kappa=2" in text and "kappa=0.5" not in text
     assert text.startswith("1 of ") or "slices have a 95% CI" in text
 
 
 def test_takeaway_ci_without_pairs():
-    assert report.takeaway_ci({}) == "No pairs to summarise."
+    assert overview01.takeaway_ci({}) == "No pairs to summarise."
 
 
 @pytest.mark.integration

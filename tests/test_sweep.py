@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bilancio_lite import report, sweep
+from bilancio_lite.analysis import grid_overview
 from bilancio_lite.cli import UsageError, main
 from bilancio_lite.logs import collect_comparison
 from bilancio_lite.sweep import ConfigMismatchError, ShardParams, shard_job
@@ -143,23 +144,23 @@ def test_shard_job_validates_its_parameters(smoke_ref):
 
 def test_overview_helpers_on_the_smoke_sweep(smoke_ref):
     comp = pd.read_csv(smoke_ref / "aggregate" / "comparison.csv")
-    tables = report.overview_tables(comp)
-    assert set(tables) == set(report.OVERVIEW_CUTS.values())
+    tables = grid_overview.overview_tables(comp)
+    assert set(tables) == set(grid_overview.OVERVIEW_CUTS.values())
     assert tables["overview_by_rho"]["n_pairs"].sum() == 16
-    heat = report.effect_heatmap_table(comp)
+    heat = grid_overview.effect_heatmap_table(comp)
     assert len(heat) == 8 and heat["n_pairs"].sum() == 16
-    m = report.heatmap_matrix(heat, 0.75)
+    m = grid_overview.heatmap_matrix(heat, 0.75)
     assert m.shape == (2, 2)
     best = heat["mean_trading_effect"].max()
-    assert f"{best:+.3f}" in report.takeaway_heatmap(heat)
-    act = report.dealer_activity_by_run(comp)
-    assert len(act) == 32 and set(act["metric"]) == set(report.ACTIVITY_METRICS)
-    summ = report.dealer_activity_summary(comp)
+    assert f"{best:+.3f}" in grid_overview.takeaway_heatmap(heat)
+    act = grid_overview.dealer_activity_by_run(comp)
+    assert len(act) == 32 and set(act["metric"]) == set(grid_overview.ACTIVITY_METRICS)
+    summ = grid_overview.dealer_activity_summary(comp)
     assert summ.set_index("metric").loc["dealer_empty_fraction", "mean"] == pytest.approx(
         comp["dealer_empty_fraction"].mean())
     median = comp["dealer_empty_fraction"].median()
-    assert f"median {100 * median:.0f}% of days" in report.takeaway_dealer_activity(comp)
-    assert report.takeaway_cuts(tables).startswith("Along each axis the mean trading effect is largest at rho=")
+    assert f"median {100 * median:.0f}% of days" in grid_overview.takeaway_dealer_activity(comp)
+    assert grid_overview.takeaway_cuts(tables).startswith("Along each axis the mean trading effect is largest at rho=")
 
 
 def test_analysis_notebooks_are_discovered(tmp_path):

@@ -15,6 +15,7 @@ from ..schema import (  # noqa: F401  (re-exported: the analysis vocabulary)
     BREADTHS, BUCKETS, EFFECT_CLASSES, GRID_AXES, IDENTITY_COLUMNS, PAIR_KEYS, REGIMES, STRATEGIES,
     STRESS_REGIMES,
 )
+from ..store import as_bool  # noqa: F401  (re-exported: read-side bool coercion lives with the store)
 
 #: A grid cell is a pair without its replicate seed.
 CELL_KEYS: tuple[str, ...] = GRID_AXES
@@ -74,16 +75,6 @@ def require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     """An empty frame with exactly ``columns``."""
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-
-
-def as_bool(series: pd.Series) -> pd.Series:
-    """Coerce a column of ``True``/``False``/``1``/``0`` (strings or not) to real bools."""
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
-               "": False, "nan": False, "none": False}
-    return series.map(lambda v: mapping[str(v).strip().lower()] if not isinstance(v, bool)
-                      else v).astype(bool)
 
 
 def norm_keys(df: pd.DataFrame) -> pd.DataFrame:
