@@ -419,7 +419,7 @@ class Sweep:
             if name == PAIRS and (columns is not None or where is not None):
                 df = _select_frame(df, name, columns, where)
             return df
-        return coerce_bools(self.arrow(name, columns, where).to_pandas(split_blocks=True), name)
+        return coerce_bools(self.arrow(name, columns, where).to_pandas(split_blocks=True, self_destruct=True), name)
 
     def arrow(self, name: str, columns: Sequence[str] | None = None,
               where: Mapping[str, Any] | None = None) -> pa.Table:
