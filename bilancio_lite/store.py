@@ -18,7 +18,9 @@ recomputes only the shards whose parts are missing or damaged (:func:`verify_sto
 
 ``output.format: csv`` keeps the per-run CSV folders (``{passive,active}/runs/<run_id>/*.csv``);
 :func:`export_csv` (``bilancio-lite export``) writes the same files, byte for byte, from the store.
-:func:`load_sweep` reads either format lazily; :meth:`Sweep.sql` queries every table with DuckDB.
+:func:`load_sweep` reads either format lazily; :meth:`Sweep.table` can read only some columns and
+rows (pushed down into the Parquet read, part by part), :meth:`Sweep.count_rows` counts rows per
+group without holding the table, and :meth:`Sweep.sql` queries every table with DuckDB.
 """
 
 from __future__ import annotations
@@ -417,7 +419,7 @@ class Sweep:
                     self._cache[name] = coerce_bools(self.arrow(name).to_pandas(split_blocks=True), name)
             df = self._cache[name]
             if name == PAIRS and (columns is not None or where is not None):
-                df = _select_frame(df, name, columns, where)
+                df = _select_frame(df, columns, where)
             return df
         return coerce_bools(self.arrow(name, columns, where).to_pandas(split_blocks=True, self_destruct=True), name)
 
@@ -580,7 +582,7 @@ def _expression(conds: dict[str, list[Any]]) -> pc.Expression:
     return expr
 
 
-def _select_frame(df: pd.DataFrame, table: str, columns: Sequence[str] | None,
+def _select_frame(df: pd.DataFrame, columns: Sequence[str] | None,
                   where: Mapping[str, Any] | None) -> pd.DataFrame:
     """``columns`` and ``where`` (as in :meth:`Sweep.table`) applied to a frame in memory."""
     if where:

@@ -7,6 +7,9 @@ A sweep written with ``output.format: parquet`` (the default) keeps its per-run 
 Layout (conventions, "Outputs"; spec §8): ``<sweep>/{passive,active}/runs/<run_id>/<name>.csv`` for
 the per-run files of §8.1–§8.4 and ``<sweep>/aggregate/comparison.csv`` for §8.5. The per-run files
 are concatenated over runs on first access and cached on the :class:`SweepData` object.
+:meth:`SweepData.read`, :meth:`SweepData.read_for` and :meth:`SweepData.count` read only some
+columns and rows of a table (or count them) instead, pushed down into the read, and cache nothing:
+a table of a replicated sweep need never be held whole (issue 10).
 """
 
 from __future__ import annotations
