@@ -49,6 +49,9 @@ ORDERS: dict[str, tuple[str, ...]] = {
 }
 
 _FLOAT_KEYS = GRID_AXES
+#: pandas >= 3 always copies on write, so a shallow copy protects the caller's frame (and saves
+#: copying a whole per-run table).
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def resolve_param(name: str) -> str:
@@ -79,7 +82,7 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
 
 def norm_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Cast the pair keys to float64 (parameters) and int64 (seed) so joins never miss."""
-    out = df.copy()
+    out = df.copy(deep=not _COPY_ON_WRITE)  # with copy-on-write the caller's frame never changes
     for k in _FLOAT_KEYS:
         if k in out.columns:
             out[k] = pd.to_numeric(out[k]).astype("float64")
