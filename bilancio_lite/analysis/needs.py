@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..schema import PAIR_KEYS  # noqa: F401  (re-exported for the declarations)
-
 #: The tables an analysis can read, by their :class:`~bilancio_lite.analysis.io.SweepData` names.
 TABLE_KEYS: tuple[str, ...] = ("trades", "repayments", "inventory", "system_state", "traders")
 #: The active runs' customer trades (re-homing transfers excluded, §8.1): :func:`customer_trades`.
