@@ -19,7 +19,7 @@ import pandas as pd
 
 from bilancio_lite import load_sweep
 from bilancio_lite.analysis.replicates import bootstrap_mean_ci, paired_effect_by_slice, wilcoxon_test
-from bilancio_lite.report import OVERVIEW_CUTS, replicate_count
+from bilancio_lite.analysis import OVERVIEW_CUTS, replicate_count
 
 CELL = ["kappa", "concentration", "mu", "outside_mid_ratio"]
 

@@ -18,7 +18,9 @@ recomputes only the shards whose parts are missing or damaged (:func:`verify_sto
 
 ``output.format: csv`` keeps the per-run CSV folders (``{passive,active}/runs/<run_id>/*.csv``);
 :func:`export_csv` (``bilancio-lite export``) writes the same files, byte for byte, from the store.
-:func:`load_sweep` reads either format lazily; :meth:`Sweep.sql` queries every table with DuckDB.
+:func:`load_sweep` reads either format lazily; :meth:`Sweep.table` can read only some columns and
+rows (pushed down into the Parquet read, part by part), :meth:`Sweep.count_rows` counts rows per
+group without holding the table, and :meth:`Sweep.sql` queries every table with DuckDB.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import fnmatch
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -258,6 +260,44 @@ def read_pairs_parquet(out: str | os.PathLike, pair_ids: Iterable[str] | None = 
 
 
 # --- loading --------------------------------------------------------------------------------------
+#: Boolean columns per table; CSV readers may return them as strings when a file is header-only.
+BOOL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "trades": ("hit_inventory_limit", "is_liquidity_driven"),
+    "repayment_events": ("held_matching_maturity", "ended_holding", "many_round_trips", "used_dealer"),
+    "inventory_timeseries": ("is_at_zero", "hit_limit_this_step", "vbt_used_this_step"),
+    "system_state_timeseries": (),
+    "traders": ("defaulted",),
+    "comparison": ("identical_default_set", "rollover", "invest"),
+}
+#: Columns of comparison.csv read as text even when every value looks like a number.
+STR_COLUMNS: tuple[str, ...] = ("run_id", "regime", "trader_id", "buyer_id", "seller_id", "issuer_id",
+                                "liability_id", "variant")
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
+              "": False, "nan": False, "none": False}
+
+
+def as_bool(series: pd.Series) -> pd.Series:
+    """Coerce a column of ``True``/``False``/``1``/``0`` (strings or not) to real bools."""
+    if series.dtype == bool:
+        return series
+    return series.map(lambda v: _BOOL_TEXT[str(v).strip().lower()] if not isinstance(v, bool)
+                      else v).astype(bool)
+
+
+def coerce_bools(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``df`` (table ``name`` of §8, or ``comparison``) with its :data:`BOOL_COLUMNS` as real bools,
+    in place."""
+    for c in BOOL_COLUMNS.get(name, ()):
+        if c in df.columns:
+            df[c] = as_bool(df[c])
+    return df
+
+
+def read_comparison_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """aggregate/comparison.csv (§8.5) with text and bool columns typed."""
+    return coerce_bools(pd.read_csv(path, dtype={c: str for c in STR_COLUMNS}), "comparison")
+
+
 def detect_format(sweep_dir: Path) -> str:
     if (sweep_dir / "tables").is_dir():
         return "parquet"
@@ -290,9 +330,7 @@ class Sweep:
     def _all_pairs(self) -> pd.DataFrame:
         path = self.path / "aggregate" / "comparison.csv"
         if path.is_file():
-            from .analysis.io import _coerce, _read_csv
-
-            return _coerce(_read_csv(path), "comparison")
+            return read_comparison_csv(path)
         if self.format == "parquet":
             return read_pairs_parquet(self.path)
         raise FileNotFoundError(f"comparison table not found: {path}")
@@ -344,32 +382,74 @@ class Sweep:
         return {t: one.table(t) for t in RUN_TABLES}
 
     # --- tables ---------------------------------------------------------------------------------
-    def table(self, name: str) -> pd.DataFrame:
+    def table(self, name: str, columns: Sequence[str] | None = None,
+              where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """A table over the selected runs as a DataFrame.
+
+        ``columns``: only these columns (in the table's column order); ``where``: only the rows
+        whose column holds one of the given values, e.g. ``{"regime": "active", "kind":
+        "customer"}`` (all conditions must hold). Both are pushed down into the read (Parquet: only
+        these columns are decoded, and rows are filtered part by part, so memory holds the result
+        and one part). The whole table (neither argument) is cached on this object; a projected or
+        filtered one is not.
+        """
         name = ALIASES.get(name, name)
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
-        if name not in self._cache:
-            if name == PAIRS:
-                df = self._all_pairs
-                if self._run_ids is not None:
-                    df = df[df["passive_run_id"].isin(self._run_ids) | df["active_run_id"].isin(self._run_ids)]
-                    df = df.reset_index(drop=True)
-                self._cache[name] = df
-            else:
-                self._cache[name] = _coerce_bools(self.arrow(name).to_pandas(split_blocks=True), name)
-        return self._cache[name]
+        if name == PAIRS or (columns is None and where is None):
+            if name not in self._cache:
+                if name == PAIRS:
+                    df = self._all_pairs
+                    if self._run_ids is not None:
+                        df = df[df["passive_run_id"].isin(self._run_ids) | df["active_run_id"].isin(self._run_ids)]
+                        df = df.reset_index(drop=True)
+                    self._cache[name] = df
+                else:
+                    self._cache[name] = coerce_bools(self.arrow(name).to_pandas(split_blocks=True), name)
+            df = self._cache[name]
+            if name == PAIRS and (columns is not None or where is not None):
+                df = _select_frame(df, columns, where)
+            return df
+        return coerce_bools(self.arrow(name, columns, where).to_pandas(split_blocks=True, self_destruct=True), name)
 
-    def arrow(self, name: str) -> pa.Table:
-        """A per-run table as Arrow (the selected runs only)."""
+    def arrow(self, name: str, columns: Sequence[str] | None = None,
+              where: Mapping[str, Any] | None = None) -> pa.Table:
+        """A per-run table as Arrow (the selected runs only; ``columns`` and ``where`` as in
+        :meth:`table`)."""
+        return self._arrow(name, columns, where)
+
+    def _arrow(self, name: str, columns: Sequence[str] | None, where: Mapping[str, Any] | None,
+               reduce: Any = None) -> pa.Table:
         name = ALIASES.get(name, name)
+        cols, conds = _projection(name, columns, where)
         if self.format == "parquet":
-            return read_parquet_runs(self.path, name, self._run_ids, self._parts)
-        from .logs import read_run_files
-
+            return read_parquet_runs(self.path, name, self._run_ids, self._parts, cols, conds, reduce)
         paths = self._csv_paths(name)
         if not paths:
             raise FileNotFoundError(f"no {name}.csv found under {self.path}/{{passive,active}}/runs/*/")
-        return pa.Table.from_pandas(read_run_files(paths, name), preserve_index=False)
+        return read_csv_runs(paths, name, cols, conds, reduce)
+
+    def count_rows(self, name: str, by: Sequence[str], where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The number of rows (column ``n_rows``) per distinct combination of the ``by`` columns
+        of a per-run table (missing values form their own group), over the selected runs and the
+        rows matching ``where`` (as in :meth:`table`); sorted by ``by``. Counted part by part (or
+        file by file), so memory holds one part's ``by`` columns and the counts, never the table."""
+        by = list(dict.fromkeys(by))
+        if not by:
+            raise ValueError("count_rows: name at least one column to count by")
+        name = ALIASES.get(name, name)
+        cols = [c for c in table_schema(name).names if c in set(by)] if name in RUN_TABLES else by
+
+        def grouped(t: pa.Table, agg: tuple, result: str) -> pa.Table:
+            g = t.group_by(cols, use_threads=False).aggregate([agg])
+            return pa.table({**{c: g.column(c) for c in cols}, "n_rows": g.column(result).cast(pa.int64())})
+
+        def count(t: pa.Table) -> pa.Table:
+            return grouped(_empty_as_null(t), ([], "count_all"), "count_all")
+
+        parts = self._arrow(name, cols, where, reduce=count)
+        df = coerce_bools(grouped(parts, ("n_rows", "sum"), "n_rows_sum").to_pandas(), name)
+        return df.sort_values(cols, kind="mergesort", na_position="last").reset_index(drop=True)
 
     def _csv_paths(self, name: str) -> list[Path]:
         if self._run_ids is not None:
@@ -447,12 +527,6 @@ def _sql_str(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _coerce_bools(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    from .analysis.io import _coerce
-
-    return _coerce(df, name)
-
-
 def _empty_as_null(table: pa.Table) -> pa.Table:
     """Empty strings as missing, as the §8 CSVs read them (an empty field is a missing value)."""
     for i, f in enumerate(table.schema):
@@ -463,60 +537,171 @@ def _empty_as_null(table: pa.Table) -> pa.Table:
     return table
 
 
+def _projection(table: str, columns: Sequence[str] | None,
+                where: Mapping[str, Any] | None) -> tuple[list[str] | None, dict[str, list[Any]] | None]:
+    """(the requested columns in the table's column order, the ``where`` conditions as
+    {column: [values]}); a one-line error names an unknown column or a value that cannot match."""
+    names = table_schema(table).names
+    cols = None
+    if columns is not None:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise KeyError(f"{table}: no column(s) {unknown}; columns: {', '.join(names)}")
+        wanted = set(columns)
+        cols = [c for c in names if c in wanted]
+    if not where:
+        return cols, None
+    conds = {}
+    for col, value in where.items():
+        if col not in names:
+            raise KeyError(f"{table}: cannot filter on {col!r}, not a column; columns: {', '.join(names)}")
+        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        if any(v is None or v == "" for v in values):
+            raise ValueError(f"{table}: where {col}: missing values cannot be matched (use a non-empty value)")
+        conds[col] = values
+    return cols, conds
+
+
+def _expression(conds: dict[str, list[Any]]) -> pc.Expression:
+    """All conditions {column: accepted values} as one Arrow filter expression."""
+    expr = None
+    for col, values in conds.items():
+        term = pc.field(col).isin(values)
+        expr = term if expr is None else expr & term
+    return expr
+
+
+def _select_frame(df: pd.DataFrame, columns: Sequence[str] | None,
+                  where: Mapping[str, Any] | None) -> pd.DataFrame:
+    """``columns`` and ``where`` (as in :meth:`Sweep.table`) applied to a frame in memory."""
+    if where:
+        for col, value in where.items():
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            df = df[df[col].isin(values)]
+        df = df.reset_index(drop=True)
+    if columns is not None:
+        wanted = set(columns)
+        df = df[[c for c in df.columns if c in wanted]]
+    return df
+
+
 def read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None,
-                      parts: dict[int, dict[str, Any]] | None = None) -> pa.Table:
+                      parts: dict[int, dict[str, Any]] | None = None, columns: list[str] | None = None,
+                      where: dict[str, list[Any]] | None = None, reduce: Any = None) -> pa.Table:
     """A per-run table from the store: all parts, or only the parts and row groups holding
-    ``run_ids`` (the shard status files say which part holds which pair). Empty strings read
-    as missing, like the CSVs."""
-    return _empty_as_null(_read_parquet_runs(sweep_dir, table, run_ids, parts))
+    ``run_ids`` (the shard status files say which part holds which pair); only ``columns`` (None:
+    all) of the rows matching ``where`` (None: all). Empty strings read as missing, like the CSVs.
+    ``reduce`` (a function of an Arrow table) is applied to each part's rows, and the results are
+    concatenated instead."""
+    out = _read_parquet_runs(sweep_dir, table, run_ids, parts, columns, where, reduce)
+    return out if reduce is not None else _empty_as_null(out)
 
 
 def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | None,
-                       parts: dict[int, dict[str, Any]] | None = None) -> pa.Table:
+                       parts: dict[int, dict[str, Any]] | None = None, columns: list[str] | None = None,
+                       where: dict[str, list[Any]] | None = None, reduce: Any = None) -> pa.Table:
     folder = sweep_dir / "tables" / table
     sch = table_schema(table)
+    out_sch = sch if columns is None else pa.schema([sch.field(c) for c in columns])
     if run_ids is None:
         files = sorted(folder.glob("part-*.parquet"))
         if not files:
             raise FileNotFoundError(f"no Parquet parts under {folder}")
-        return pq.read_table([str(f) for f in files], schema=sch)
+        if columns is None and where is None and reduce is None:
+            return pq.read_table([str(f) for f in files], schema=sch)
+        return _read_parts([str(f) for f in files], sch, out_sch, None, where, reduce)
     if not run_ids:
-        return sch.empty_table()
+        return _reduced(out_sch.empty_table(), reduce)
     pairs = {r.split("_", 1)[1] for r in run_ids}
     files = []
     for idx, st in sorted((parts if parts is not None else shard_parts(sweep_dir)).items()):
         if any(rec["pair_id"] in pairs for rec in st["pairs"]):
             files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
     if not files:
-        return sch.empty_table()
-    return _read_row_groups(files, sch, sorted(run_ids))
+        return _reduced(out_sch.empty_table(), reduce)
+    return _read_parts(files, sch, out_sch, sorted(run_ids), where, reduce)
 
 
 def _read_row_groups(files: list[str], sch: pa.Schema, wanted: list[str]) -> pa.Table:
-    """The rows of the ``wanted`` runs (sorted ids): inside a part the runs are contiguous and in
-    run_id order, so each row group's run_id min/max statistics say whether it can hold one of
-    them; only those row groups are read and decoded."""
+    """The rows of the ``wanted`` runs (sorted ids), every column (see :func:`_read_parts`)."""
+    return _read_parts(files, sch, sch, wanted, None)
+
+
+def _reduced(table: pa.Table, reduce: Any) -> pa.Table:
+    return table if reduce is None else reduce(table)
+
+
+def _concat(tables: list[pa.Table], out_sch: pa.Schema, reduce: Any) -> pa.Table:
+    if reduce is not None:
+        return pa.concat_tables(tables) if tables else reduce(out_sch.empty_table())
+    return pa.concat_tables(tables).cast(out_sch) if tables else out_sch.empty_table()
+
+
+def _read_parts(files: list[str], sch: pa.Schema, out_sch: pa.Schema, wanted: list[str] | None,
+                where: dict[str, list[Any]] | None, reduce: Any = None) -> pa.Table:
+    """The columns of ``out_sch`` of the rows of the ``wanted`` runs (sorted ids; None: every run)
+    that match ``where``, part by part in file order (rows keep their order). Inside a part the
+    runs are contiguous and in run_id order, so each row group's run_id min/max statistics say
+    whether it can hold a wanted run; only those row groups, and only the columns needed for the
+    output and the filters, are read and decoded."""
     from bisect import bisect_left
 
-    value_set = pa.array(wanted, type=pa.string())
+    filter_cols = set(where or ())
+    need = [c for c in sch.names if c in set(out_sch.names) | filter_cols | ({"run_id"} if wanted else set())]
+    value_set = pa.array(wanted, type=pa.string()) if wanted is not None else None
     tables = []
     for f in files:
         pf = pq.ParquetFile(f)
         md = pf.metadata
-        col = pf.schema_arrow.get_field_index("run_id")
-        groups = []
-        for i in range(md.num_row_groups):
-            st = md.row_group(i).column(col).statistics
-            if st is None or not st.has_min_max:
-                groups.append(i)
-                continue
-            j = bisect_left(wanted, st.min)
-            if j < len(wanted) and wanted[j] <= st.max:
-                groups.append(i)
-        if groups:
-            t = pf.read_row_groups(groups)
-            tables.append(t.filter(pc.is_in(t.column("run_id"), value_set=value_set)))
-    return pa.concat_tables(tables).cast(sch) if tables else sch.empty_table()
+        if wanted is None:
+            groups = list(range(md.num_row_groups))
+        else:
+            col = pf.schema_arrow.get_field_index("run_id")
+            groups = []
+            for i in range(md.num_row_groups):
+                st = md.row_group(i).column(col).statistics
+                if st is None or not st.has_min_max:
+                    groups.append(i)
+                    continue
+                j = bisect_left(wanted, st.min)
+                if j < len(wanted) and wanted[j] <= st.max:
+                    groups.append(i)
+        if not groups:
+            continue
+        t = pf.read_row_groups(groups, columns=need)
+        if value_set is not None:
+            t = t.filter(pc.is_in(t.column("run_id"), value_set=value_set))
+        if where:
+            t = t.filter(_expression(where))
+        tables.append(_reduced(t.select(out_sch.names).cast(out_sch), reduce))
+    return _concat(tables, out_sch, reduce)
+
+
+def read_csv_runs(paths: Sequence[str | os.PathLike], table: str, columns: list[str] | None = None,
+                  where: dict[str, list[Any]] | None = None, reduce: Any = None) -> pa.Table:
+    """Per-run CSV files of one table (§8) with the schema's types, as one Arrow table: only
+    ``columns`` (None: all) of the rows matching ``where`` (None: all), file by file (``reduce``
+    as in :func:`read_parquet_runs`, per file)."""
+    from .logs import read_run_files
+
+    if columns is None and where is None and reduce is None:
+        return pa.Table.from_pandas(read_run_files(paths, table), preserve_index=False)
+    import pyarrow.csv as pa_csv
+
+    sch = table_schema(table)
+    out_sch = sch if columns is None else pa.schema([sch.field(c) for c in columns])
+    filter_cols = set(where or ())
+    need = [c for c in sch.names if c in set(out_sch.names) | filter_cols]
+    options = pa_csv.ConvertOptions(column_types={f.name: f.type for f in sch}, include_columns=need,
+                                    strings_can_be_null=True, true_values=["true", "True"],
+                                    false_values=["false", "False"])
+    tables = []
+    for p in paths:
+        t = pa_csv.read_csv(str(p), convert_options=options)
+        if where:
+            t = t.filter(_expression(where))
+        tables.append(_reduced(t.select(out_sch.names).cast(out_sch), reduce))
+    return _concat(tables, out_sch, reduce)
 
 
 def load_sweep(path: str | os.PathLike, **filters: Any) -> Sweep:

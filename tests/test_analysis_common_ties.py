@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bilancio_lite import report
+from bilancio_lite.analysis import grid_overview
 from bilancio_lite.analysis import takeaway_strategy_correlation, takeaway_strategy_shares
 from bilancio_lite.analysis._common import TIE_DECIMALS, pick_extreme
 
@@ -51,7 +51,7 @@ def test_strategy_shares_and_heatmap_takeaways_are_order_independent():
                          "concentration": [1.0] * 4, "n_pairs": [1] * 4,
                          "mean_trading_effect": [0.2 - 1e-16, 0.0, 0.2, 0.0],
                          "n_improved": [1, 0, 1, 0], "n_worsened": [0] * 4})
-    a = report.takeaway_heatmap(heat)
-    assert a == report.takeaway_heatmap(heat.iloc[::-1].reset_index(drop=True))
+    a = grid_overview.takeaway_heatmap(heat)
+    assert a == grid_overview.takeaway_heatmap(heat.iloc[::-1].reset_index(drop=True))
     # ties go to the higher rho (the table's and the heatmap panels' order)
     assert "for kappa=0.5, c=1, rho=0.9" in a and "largest average effect is 0.9" in a

@@ -185,3 +185,17 @@ def test_report_renders_the_overview(smoke_ref, tmp_path):
     assert "The mean trading effect peaks at" in text and "dealers are empty on a median" in text
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert str(smoke_ref) not in outputs  # outputs show no absolute paths (they vary between runs)
+
+
+@pytest.mark.integration
+def test_report_renders_notebooks_in_parallel(tmp_path):
+    from factories.sweeps import cli, run_parquet
+
+    out = tmp_path / "smoke"
+    assert run_parquet(out).exit_code == 0
+    r = cli("report", str(out), "--only", "01", "02", "--workers", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "report: 2 of 2 notebook(s) ok" in r.stdout
+    for name in ("01_sweep_overview", "02_no_difference_pairs"):
+        assert (out / "reports" / f"{name}.html").is_file()
+    assert (out / "aggregate" / "overview_by_kappa.csv").is_file()

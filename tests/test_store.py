@@ -162,6 +162,52 @@ def test_a_filter_reads_only_the_parts_it_needs(pq_ref, monkeypatch):
 
 
 @pytest.mark.parametrize("which", ["parquet", "csv"])
+def test_columns_and_where_are_pushed_into_the_read(which, pq_ref, smoke_ref):
+    s = load_sweep(pq_ref if which == "parquet" else smoke_ref)
+    full = s.trades
+    got = s.table("trades", ["face", "run_id", "route"], {"regime": "active", "kind": ["customer"]})
+    assert list(got.columns) == ["run_id", "face", "route"]  # the file's column order
+    want = full.loc[(full["regime"] == "active") & (full["kind"] == "customer"), ["run_id", "face", "route"]]
+    assert 0 < len(got) < len(full)
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+    sub = s.filter(kappa=0.5)  # a run selection and a projection together
+    part = sub.table("inventory_timeseries", ["run_id", "day", "vbt_used_this_step"], {"regime": "passive"})
+    inv = sub.inventory_timeseries
+    inv = inv.loc[inv["regime"] == "passive", ["run_id", "day", "vbt_used_this_step"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, inv)
+    assert part["vbt_used_this_step"].dtype == bool
+    fresh = load_sweep(s.path)
+    fresh.table("trades", ["day"])
+    assert "trades" not in fresh._cache  # a projection is not cached (the caller keeps it)
+    with pytest.raises(KeyError, match="cannot filter on 'nope'"):
+        s.table("trades", ["day"], {"nope": 1})
+
+
+@pytest.mark.parametrize("which", ["parquet", "csv"])
+def test_count_rows_counts_per_combination_without_loading_the_table(which, pq_ref, smoke_ref):
+    s = load_sweep(pq_ref if which == "parquet" else smoke_ref)
+    got = s.count_rows("trades", ["kind", "run_id", "route"], {"regime": "active"})
+    assert list(got.columns) == ["run_id", "kind", "route", "n_rows"]
+    act = s.trades[s.trades["regime"] == "active"]
+    want = act.groupby(["run_id", "kind", "route"], dropna=False).size()
+    assert got["n_rows"].sum() == len(act) and len(got) == len(want)
+    assert got["route"].isna().any()  # transfers have no route: a group of their own
+    for row in got.head(20).itertuples(index=False):
+        n = ((act["run_id"] == row.run_id) & (act["kind"] == row.kind)
+             & ((act["route"] == row.route) if isinstance(row.route, str) else act["route"].isna())).sum()
+        assert row.n_rows == n
+
+
+def test_the_store_does_not_import_the_analysis_layer():
+    import ast
+
+    tree = ast.parse(Path(store.__file__).read_text())
+    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if "analysis" in m]
+
+
+@pytest.mark.parametrize("which", ["parquet", "csv"])
 def test_sql_queries_every_table_in_place(which, pq_ref, smoke_ref):
     s = load_sweep(pq_ref if which == "parquet" else smoke_ref)
     got = s.sql("select regime, count(*) as n from trades group by regime order by regime")

@@ -1,4 +1,4 @@
-"""Sweep runner in this process (inline engine): outputs, resume, failures, refusal, report helpers."""
+"""Sweep runner in this process (inline engine): outputs, resume, failures, refusal, shard tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from bilancio_lite import report, sweep
+from bilancio_lite import sweep
 from bilancio_lite.cli import main
 from bilancio_lite.errors import InputError as UsageError  # bad input, exit status 2 in the CLI
 from bilancio_lite.logs import collect_comparison
@@ -140,25 +140,3 @@ def test_shard_job_validates_its_parameters(smoke_ref):
     assert len(table) == 8 and table["delta_passive"].notna().all()
     assert set(table["status"]) == {"done before"}
     assert "of 8 pairs of this shard" in sweep.shard_takeaway(table)
-
-
-def test_overview_helpers_on_the_smoke_sweep(smoke_ref):
-    comp = pd.read_csv(smoke_ref / "aggregate" / "comparison.csv")
-    tables = report.overview_tables(comp)
-    assert set(tables) == set(report.OVERVIEW_CUTS.values())
-    assert tables["overview_by_rho"]["n_pairs"].sum() == 16
-    heat = report.effect_heatmap_table(comp)
-    assert len(heat) == 8 and heat["n_pairs"].sum() == 16
-    m = report.heatmap_matrix(heat, 0.75)
-    assert m.shape == (2, 2)
-    best = heat["mean_trading_effect"].max()
-    assert f"{best:+.3f}" in report.takeaway_heatmap(heat)
-    act = report.dealer_activity_by_run(comp)
-    assert len(act) == 32 and set(act["metric"]) == set(report.ACTIVITY_METRICS)
-    summ = report.dealer_activity_summary(comp)
-    assert summ.set_index("metric").loc["dealer_empty_fraction", "mean"] == pytest.approx(
-        comp["dealer_empty_fraction"].mean())
-    median = comp["dealer_empty_fraction"].median()
-    assert f"median {100 * median:.0f}% of days" in report.takeaway_dealer_activity(comp)
-    assert report.takeaway_cuts(tables).startswith("Along each axis the mean trading effect is largest at rho=")
-

@@ -2,13 +2,18 @@
 
 Modules: :mod:`.io` (read a sweep, write tables), :mod:`.strategies` (§8.6 A), :mod:`.usage`
 (§8.6 B), :mod:`.no_difference` (§8.6 C), :mod:`.horizons` (§8.6 D), :mod:`.initial_conditions`
-(§8.6 E), :mod:`.replicates` (paired effects across seeds) and :mod:`.overview` (sweep overview
-and one-sentence takeaways). No plotting here: notebooks plot these tables.
+(§8.6 E), :mod:`.replicates` (paired effects across seeds), :mod:`.overview` (sweep overview
+and one-sentence takeaways) and :mod:`.grid_overview` (notebook 01: cuts, heatmap, dealer activity). No plotting here: notebooks plot these tables.
 """
 
 from ._common import (
     BREADTHS, BUCKETS, CELL_KEYS, EFFECT_CLASSES, IDENTITY_COLUMNS, PAIR_CONTEXT, PAIR_KEYS,
     PARAM_LABELS, STRATEGIES, STRESS_REGIMES,
+)
+from .grid_overview import (
+    ACTIVITY_METRICS, OVERVIEW_CUTS, dealer_activity_by_run, dealer_activity_summary,
+    effect_heatmap_table, heatmap_matrix, overview_ci_tables, overview_tables, takeaway_ci,
+    takeaway_cuts, takeaway_dealer_activity, takeaway_heatmap,
 )
 from .horizons import (
     activity_vs_effect, bucket_depletion, dealer_inventory_share, dealer_inventory_vs_debt,
@@ -76,4 +81,8 @@ __all__ = [
     "takeaway_paired_defaults", "takeaway_strategy_mix", "takeaway_rescued_harmed",
     "takeaway_inactive", "takeaway_inventory_vs_debt", "takeaway_debt_path",
     "takeaway_late_activity",
+    # notebook 01
+    "OVERVIEW_CUTS", "ACTIVITY_METRICS", "overview_tables", "takeaway_cuts", "overview_ci_tables",
+    "takeaway_ci", "effect_heatmap_table", "heatmap_matrix", "takeaway_heatmap",
+    "dealer_activity_by_run", "dealer_activity_summary", "takeaway_dealer_activity",
 ]

@@ -15,6 +15,7 @@ from ..schema import (  # noqa: F401  (re-exported: the analysis vocabulary)
     BREADTHS, BUCKETS, EFFECT_CLASSES, GRID_AXES, IDENTITY_COLUMNS, PAIR_KEYS, REGIMES, STRATEGIES,
     STRESS_REGIMES,
 )
+from ..store import as_bool  # noqa: F401  (re-exported: read-side bool coercion lives with the store)
 
 #: A grid cell is a pair without its replicate seed.
 CELL_KEYS: tuple[str, ...] = GRID_AXES
@@ -48,6 +49,9 @@ ORDERS: dict[str, tuple[str, ...]] = {
 }
 
 _FLOAT_KEYS = GRID_AXES
+#: pandas >= 3 always copies on write, so a shallow copy protects the caller's frame (and saves
+#: copying a whole per-run table).
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def resolve_param(name: str) -> str:
@@ -76,19 +80,9 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
 
 
-def as_bool(series: pd.Series) -> pd.Series:
-    """Coerce a column of ``True``/``False``/``1``/``0`` (strings or not) to real bools."""
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
-               "": False, "nan": False, "none": False}
-    return series.map(lambda v: mapping[str(v).strip().lower()] if not isinstance(v, bool)
-                      else v).astype(bool)
-
-
 def norm_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Cast the pair keys to float64 (parameters) and int64 (seed) so joins never miss."""
-    out = df.copy()
+    out = df.copy(deep=not _COPY_ON_WRITE)  # with copy-on-write the caller's frame never changes
     for k in _FLOAT_KEYS:
         if k in out.columns:
             out[k] = pd.to_numeric(out[k]).astype("float64")

@@ -19,6 +19,7 @@ from ._common import (
     EFFECT_CLASSES, PAIR_KEYS, as_bool, as_list, class_counts, empty_frame, norm_keys, pair_context, ratio,
     require, sort_frame,
 )
+from .needs import Need, columns, reads
 
 SHARE_COLUMNS: list[str] = ["run_id", "regime", *PAIR_KEYS, "day", "bucket", "dealer_inventory",
                             "dealer_inventory_face", "bucket_face_outstanding",
@@ -39,6 +40,9 @@ DEFAULT_ACTIVITY_BINS: dict[str, tuple[float, ...]] = {
 }
 
 
+@reads(inventory=Need(columns("run_id", "regime", PAIR_KEYS, "day", "bucket", "dealer_inventory",
+                              "bucket_face_outstanding", "face_value")),
+       system_state=Need(["run_id", "day", "total_face_outstanding"]))
 def dealer_inventory_share(inventory: pd.DataFrame, system_state: pd.DataFrame) -> pd.DataFrame:
     """Per (run, day, bucket): ``dealer_inventory_face = dealer_inventory × S`` and
     ``dealer_inventory_share = dealer_inventory_face / bucket_face_outstanding`` (NaN when the
@@ -93,6 +97,7 @@ def activity_vs_effect(usage: pd.DataFrame, column: str = "dealer_active_fractio
     return g[ACTIVITY_COLUMNS]
 
 
+@reads(repayments=Need(columns(PAIR_KEYS, "regime", "maturity_day", "outcome"), where={"outcome": "defaulted"}))
 def first_default_days(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """Per pair: the first ``maturity_day`` with a defaulted repayment row in each regime (NaN if
     none) and ``first_default_delay = active − passive`` (§8.6 D)."""
@@ -114,6 +119,8 @@ def first_default_days(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd
     return out[FIRST_DEFAULT_COLUMNS]
 
 
+@reads(inventory=Need(columns("run_id", "regime", PAIR_KEYS, "day", "bucket", "dealer_inventory_start",
+                              "dealer_inventory", "dealer_max_capacity", "hit_limit_this_step")))
 def bucket_depletion(inventory: pd.DataFrame) -> pd.DataFrame:
     """Per (run, bucket): how the dealer bucket empties or fills over the horizon (§8.6 D).
 
@@ -177,6 +184,8 @@ def dealer_inventory_vs_debt(shares: pd.DataFrame) -> pd.DataFrame:
     return sort_frame(out[INVENTORY_DEBT_COLUMNS], [*PAIR_KEYS, "regime", "day"])
 
 
+@reads(system_state=Need(columns(PAIR_KEYS, "regime", "day", "debt_to_money", "total_face_outstanding",
+                                 "total_cash", "n_defaulted_traders")))  # by: a pair key
 def debt_money_path(system_state: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """The debt/money path (§8.4) averaged over runs: per (``by``…, regime, day) ``n_runs`` and the
     means of ``debt_to_money``, ``total_face_outstanding`` (u), ``total_cash`` (u) and

@@ -28,6 +28,8 @@ from ._common import (
     PAIR_KEYS, STRATEGIES, as_list, empty_frame, norm_keys, pair_context, ratio, require,
     sort_frame, trader_index, with_liability_face,
 )
+from .needs import Need, columns, reads
+from .strategies import LIABILITY_FACE_COLUMNS
 
 CASH_DEBT_EDGES: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, np.inf)
 CASH_DEBT_LABELS: tuple[str, ...] = ("[0, 0.25)", "[0.25, 0.5)", "[0.5, 1)", "[1, 2)", "[2, inf)")
@@ -125,6 +127,10 @@ def mismatch_sign(values) -> pd.Series:
     return out
 
 
+@reads(repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "cycle", "maturity_day", "outcome",
+                               "face_held_by_traders", "buy_count", "sell_count", "strategy",
+                               LIABILITY_FACE_COLUMNS)),
+       traders=Need(columns(PAIR_KEYS, "regime", "trader_id", INITIAL_FEATURES)))
 def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame,
                               initial_traders: pd.DataFrame | None = None) -> pd.DataFrame:
     """aggregate/trader_initial_conditions.csv (§8.6 E): one row per (pair, trader) with

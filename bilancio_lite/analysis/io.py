@@ -7,6 +7,9 @@ A sweep written with ``output.format: parquet`` (the default) keeps its per-run 
 Layout (conventions, "Outputs"; spec §8): ``<sweep>/{passive,active}/runs/<run_id>/<name>.csv`` for
 the per-run files of §8.1–§8.4 and ``<sweep>/aggregate/comparison.csv`` for §8.5. The per-run files
 are concatenated over runs on first access and cached on the :class:`SweepData` object.
+:meth:`SweepData.read`, :meth:`SweepData.read_for` and :meth:`SweepData.count` read only some
+columns and rows of a table (or count them) instead, pushed down into the read, and cache nothing:
+a table of a replicated sweep need never be held whole (issue 10).
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import os
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..logs import read_run_files
-from ._common import as_bool
+from ..store import BOOL_COLUMNS, Sweep, coerce_bools, read_comparison_csv  # noqa: F401  (BOOL_COLUMNS: re-exported)
+from .needs import union
 
 #: Per-run file names (without ``.csv``) of §8.1–§8.4.
 RUN_FILES: dict[str, str] = {
@@ -30,19 +36,7 @@ RUN_FILES: dict[str, str] = {
     "system_state": "system_state_timeseries",
     "traders": "traders",
 }
-
-#: Boolean columns per file; CSV readers may return them as strings when a file is header-only.
-BOOL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "trades": ("hit_inventory_limit", "is_liquidity_driven"),
-    "repayment_events": ("held_matching_maturity", "ended_holding", "many_round_trips", "used_dealer"),
-    "inventory_timeseries": ("is_at_zero", "hit_limit_this_step", "vbt_used_this_step"),
-    "system_state_timeseries": (),
-    "traders": ("defaulted",),
-    "comparison": ("identical_default_set", "rollover", "invest"),
-}
-
-_STR_COLUMNS = ("run_id", "regime", "trader_id", "buyer_id", "seller_id", "issuer_id", "liability_id",
-                "variant")
+_TABLE_KEYS = {v: k for k, v in RUN_FILES.items()}
 
 #: ``load_sweep(..., variant=FIRST_VARIANT)``: the sweep's first variant (its baseline) when it has
 #: variants, every pair otherwise. Not a valid variant name, so it cannot clash with one.
@@ -58,17 +52,6 @@ def sweep_variants(sweep_dir: str | os.PathLike) -> list[str]:
         return []
     data = yaml.safe_load(path.read_text()) or {}
     return [str(v) for v in (data.get("variants") or {})]
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={c: str for c in _STR_COLUMNS})
-
-
-def _coerce(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    for c in BOOL_COLUMNS.get(name, ()):
-        if c in df.columns:
-            df[c] = as_bool(df[c])
-    return df
 
 
 @dataclass
@@ -95,15 +78,17 @@ class SweepData:
         return (f"The sweep has {len(names)} variants ({', '.join(names)}); this notebook shows "
                 f"{shown} only (07_robustness compares them).")
 
-    def _run_table(self, key: str) -> pd.DataFrame:
-        name = RUN_FILES[key]
-        if (self.sweep_dir / "tables" / name).is_dir():  # the Parquet store (issue 10)
-            from ..store import Sweep
+    def _store(self) -> Sweep:
+        store = Sweep(self.sweep_dir)
+        if self.variants is not None:  # only these variants' runs (Parquet: row groups) are read
+            store = store.filter(variant=list(self.variants))
+        return store
 
-            store = Sweep(self.sweep_dir)
-            if self.variants is not None:  # only these variants' runs (row groups) are read
-                store = store.filter(variant=list(self.variants))
-            return store.table(name)
+    def _run_table(self, key: str, columns: Sequence[str] | None = None,
+                   where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        name = RUN_FILES[key]
+        if (self.sweep_dir / "tables" / name).is_dir() or columns is not None or where is not None:
+            return self._store().table(name, columns, where)  # the Parquet store (issue 10), or a projection
         paths = []
         for regime in ("passive", "active"):
             runs = self.sweep_dir / regime / "runs"
@@ -116,14 +101,52 @@ class SweepData:
         if not paths:
             raise FileNotFoundError(
                 f"no {name}.csv found under {self.sweep_dir}/{{passive,active}}/runs/*/")
-        return _coerce(read_run_files(paths, name), name)
+        return coerce_bools(read_run_files(paths, name), name)
+
+    def read(self, table: str, columns: Sequence[str] | None = None,
+             where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """One per-run table (``trades``, ``repayments``, ``inventory``, ``system_state``,
+        ``traders``, or its §8 file name) over this object's pairs, reading only ``columns`` (None:
+        all, in the file's column order) of the rows matching ``where`` ({column: value or list of
+        values}, all must hold; None: every row). Both are pushed down into the read, so e.g.
+        ``read("trades", ["run_id", "day"], {"regime": "active", "kind": "customer"})`` never
+        holds the re-homing transfers in memory. Not cached: keep the result."""
+        key = _TABLE_KEYS.get(table, table)
+        if key not in RUN_FILES:
+            raise KeyError(f"unknown table {table!r}; tables: {', '.join(RUN_FILES)}")
+        if columns is None and where is None:
+            return getattr(self, key)
+        return self._run_table(key, columns, where)
+
+    def count(self, table: str, by: Sequence[str], where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The number of rows (column ``n_rows``) of a per-run table per distinct combination of
+        the ``by`` columns, over the rows matching ``where`` (as in :meth:`read`); counted part by
+        part, so the table is never held in memory. Sorted by ``by``."""
+        key = _TABLE_KEYS.get(table, table)
+        if key not in RUN_FILES:
+            raise KeyError(f"unknown table {table!r}; tables: {', '.join(RUN_FILES)}")
+        return self._store().count_rows(RUN_FILES[key], by, where)
+
+    def read_for(self, *analyses: Any) -> dict[str, pd.DataFrame]:
+        """The tables some analysis functions read, each read once with the union of the columns
+        and rows they declare (:mod:`bilancio_lite.analysis.needs`): ``{table key: DataFrame}``,
+        e.g. ``t = data.read_for(no_difference_pairs)`` then
+        ``no_difference_pairs(comp, t["trades"], t["repayments"], t["inventory"])``. A table that
+        every one of them only counts comes as row counts (:meth:`count`)."""
+        out = {}
+        for key, need in union(*analyses).items():
+            if need.counts:
+                out[key] = self.count(key, need.columns, need.where)
+            else:
+                out[key] = self.read(key, list(need.columns), need.where)
+        return out
 
     @cached_property
     def comparison(self) -> pd.DataFrame:
         path = self.sweep_dir / "aggregate" / "comparison.csv"
         if not path.is_file():
             raise FileNotFoundError(f"comparison table not found: {path}")
-        comp = _coerce(_read_csv(path), "comparison")
+        comp = read_comparison_csv(path)
         if "variant" in comp.columns:
             comp["variant"] = comp["variant"].fillna("").astype(str)
             if self.variants is not None:

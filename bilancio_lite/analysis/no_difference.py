@@ -18,6 +18,7 @@ from ._common import (
     PAIR_KEYS, customer_trades, empty_frame, norm_keys, pair_context, regime_rows, require,
     sort_frame,
 )
+from .needs import CUSTOMER_TRADES, Need, columns, reads
 from .usage import inventory_stats
 
 NO_DIFFERENCE_COLUMNS: list[str] = list(PAIR_KEYS) + [
@@ -41,6 +42,10 @@ def _defaulters(repayments: pd.DataFrame, regime: str) -> pd.DataFrame:
     return rep.drop_duplicates()
 
 
+@reads(trades=Need(columns(PAIR_KEYS, "regime", "kind", "route", "face", "trader_id", "buyer_type",
+                           "seller_type"), where=CUSTOMER_TRADES),
+       repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "outcome"), where={"outcome": "defaulted"}),
+       inventory=inventory_stats.reads["inventory"])
 def no_difference_pairs(comparison: pd.DataFrame, trades: pd.DataFrame, repayments: pd.DataFrame,
                         inventory: pd.DataFrame) -> pd.DataFrame:
     """aggregate/no_difference_pairs.csv (§8.6 C): one row per ``unchanged`` pair with

@@ -16,6 +16,7 @@ from ._common import (
     CELL_KEYS, PAIR_CONTEXT, PAIR_KEYS, STRATEGIES, as_list, empty_frame, pair_context, ratio,
     regime_rows, require, sort_frame, with_liability_face,
 )
+from .needs import ACTIVE, Need, columns, reads
 
 _PER_STRATEGY = ("count", "face", "default_count", "default_face", "default_rate", "face_share")
 
@@ -37,6 +38,9 @@ TRADED_VALUE_COLUMNS: list[str] = [
     "rate_difference"]
 
 _REP_COLUMNS = list(PAIR_KEYS) + ["regime", "trader_id", "n_tickets", "outcome", "strategy"]
+#: The repayment columns :func:`~._common.with_liability_face` takes the liability face from.
+LIABILITY_FACE_COLUMNS: tuple[str, ...] = ("n_tickets", "face_value", "ticket_face")
+_ACTIVE_REP = Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS), where=ACTIVE)
 
 
 def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
@@ -50,6 +54,7 @@ def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd
     return rep
 
 
+@reads(repayments=_ACTIVE_REP)
 def strategy_outcomes_by_run(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """aggregate/strategy_outcomes_by_run.csv (§8.6 A): one row per pair (active run).
 
@@ -196,6 +201,7 @@ def strategy_effect_correlation(by_run: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
 
 
+@reads(repayments=_ACTIVE_REP | Need(["buy_count", "sell_count"], where=ACTIVE))
 def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
                        by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Face-weighted default rates of traded vs never-traded liabilities (§8.6 A/B).
@@ -249,6 +255,8 @@ FLAG_COLUMNS: list[str] = [
     "face_many_round_trips", "default_rate_many_round_trips"]
 
 
+@reads(repayments=Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS, "liability_id", "buy_count", "sell_count",
+                               "held_matching_maturity", "many_round_trips")))  # by: one of these flags
 def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
                         by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Each active liability paired with the same liability (same pair, same ``liability_id``) in
@@ -299,6 +307,8 @@ def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
     return sort_frame(g[keys + PAIRED_VALUE_COLUMNS], keys + ["strategy"])
 
 
+@reads(repayments=_ACTIVE_REP | Need(["buy_count", "sell_count", "many_round_trips", "held_matching_maturity"],
+                                     where=ACTIVE))
 def strategy_flags(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """One-row census of the active liabilities (§7.4): how many pairs had the buyer policy on
     (``invest``, NaN if the column is absent), how many liabilities were traded, had a buy or a

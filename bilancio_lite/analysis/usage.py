@@ -17,7 +17,8 @@ from ._common import (
     BREADTHS, CELL_KEYS, PAIR_CONTEXT, PAIR_KEYS, as_bool, as_list, class_counts, customer_trades,
     empty_frame, norm_keys, pair_context, ratio, regime_rows, require, sort_frame, with_liability_face,
 )
-from .strategies import TRADED_VALUE_COLUMNS, traded_vs_untraded
+from .needs import ACTIVE, CUSTOMER_TRADES, Need, columns, reads, union
+from .strategies import LIABILITY_FACE_COLUMNS, TRADED_VALUE_COLUMNS, traded_vs_untraded
 
 TRADE_METRICS: list[str] = [
     "dealer_trade_count", "trader_dealer_trade_count", "interior_count", "passthrough_count",
@@ -47,6 +48,8 @@ def participation_breadth(share) -> np.ndarray:
     return np.where(s <= 0.4, "narrow", np.where(s >= 0.8, "broad", "middle")).astype(object)
 
 
+@reads(trades=Need(columns(PAIR_KEYS, "regime", "kind", "route", "hit_inventory_limit", "face", "cash_amount",
+                           "trader_id", "buyer_type", "seller_type"), where=CUSTOMER_TRADES))
 def trade_stats(trades: pd.DataFrame) -> pd.DataFrame:
     """Per active run (pair keys): the trade-count metrics of §7.3 from customer trades."""
     pk = list(PAIR_KEYS)
@@ -70,6 +73,8 @@ def trade_stats(trades: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
+@reads(inventory=Need(columns(PAIR_KEYS, "regime", "day", "bucket", "dealer_inventory", "vbt_used_this_step"),
+                      where=ACTIVE))
 def inventory_stats(inventory: pd.DataFrame) -> pd.DataFrame:
     """Per active run: day fractions of §7.3 and ``dealer_last_active_day`` (NaN if never)."""
     pk = list(PAIR_KEYS)
@@ -88,6 +93,8 @@ def inventory_stats(inventory: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
+@reads(system_state=Need(columns(PAIR_KEYS, "regime", "day", "total_face_outstanding", "debt_to_money"),
+                         where=ACTIVE))
 def system_stats(system_state: pd.DataFrame) -> pd.DataFrame:
     """Per active run: debt-to-money path summaries and ``debt_shrink_rate`` (§7.3)."""
     pk = list(PAIR_KEYS)
@@ -106,6 +113,8 @@ def system_stats(system_state: pd.DataFrame) -> pd.DataFrame:
     return out[pk + SYSTEM_METRICS]
 
 
+@reads(repayments=Need(columns(PAIR_KEYS, "regime", "outcome", "buy_count", "sell_count",
+                               LIABILITY_FACE_COLUMNS), where=ACTIVE))
 def repayment_trade_stats(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """Per active run: face-weighted share of defaulted / repaid liabilities that traded (§7.3).
     NaN when the run has no defaulted (resp. repaid) face."""
@@ -126,6 +135,7 @@ def repayment_trade_stats(repayments: pd.DataFrame, comparison: pd.DataFrame) ->
     return g[pk + REPAYMENT_METRICS]
 
 
+@reads(**union(trade_stats, inventory_stats, system_stats, repayment_trade_stats))
 def dealer_usage_by_run(comparison: pd.DataFrame, trades: pd.DataFrame, repayments: pd.DataFrame,
                         inventory: pd.DataFrame, system_state: pd.DataFrame) -> pd.DataFrame:
     """aggregate/dealer_usage_by_run.csv (§8.6 B): one row per pair, with :data:`USAGE_COLUMNS`.
@@ -185,6 +195,7 @@ def usage_by_breadth(usage: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@reads(**traded_vs_untraded.reads)
 def cells_traded_default_less(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """Grid cells (kappa, c, mu, rho; replicates pooled) where traded liabilities default less
     often, face-weighted, than never-traded ones (§8.6 B). Cells with no traded or no untraded face

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import BUCKETS, require, trader_index
+from .needs import ACTIVE, COUNT, CUSTOMER_TRADES, Need, reads
 
 HARMED_MECHANISMS: tuple[str, ...] = (
     "sold_claim_that_paid", "sold_claim_issuer_defaulted", "debtor_defaulted_active_only", "other")
@@ -79,6 +80,7 @@ def _pair_context(comparison: pd.DataFrame) -> pd.DataFrame:
     return ctx
 
 
+@reads(trades=Need(["run_id", "regime", "kind", "day"], where=CUSTOMER_TRADES))
 def trade_days(trades: pd.DataFrame, last_day: int | None = None) -> pd.DataFrame:
     """Customer trades per day of the active runs (§8.1): ``day``, ``n_trades``, ``share`` of all,
     ``n_runs_trading`` (runs with a trade that day). Days without trades up to ``last_day`` are 0."""
@@ -103,6 +105,7 @@ def takeaway_trade_days(table: pd.DataFrame) -> str:
             f"sell when the gap projection first shows a shortfall, which for most is at t = 0.")
 
 
+@reads(repayments=Need(["regime", "cycle", "outcome", "face_value", "maturity_day"]))
 def defaults_by_cycle(repayments: pd.DataFrame) -> pd.DataFrame:
     """Defaulted liability cohorts by regime and cycle (§8.2): ``n_defaulted``, ``face_defaulted``
     (u), ``n_matured``, ``default_rate`` (count share) and ``first_day`` / ``last_day``."""
@@ -135,6 +138,7 @@ def takeaway_defaults_by_cycle(table: pd.DataFrame) -> str:
             "change the terms of later cycles (e.g. risk-priced rollover, §5.4).")
 
 
+@reads(system_state=Need(["regime", "day", *[f"M_{b}" for b in BUCKETS]]))
 def outside_mid_path(system_state: pd.DataFrame) -> pd.DataFrame:
     """Outside mid per day, bucket and regime over runs (§8.4): mean, 10th and 90th percentiles."""
     cols = [f"M_{b}" for b in BUCKETS]
@@ -166,6 +170,9 @@ def takeaway_outside_mid(path: pd.DataFrame) -> str:
             " (the anchors move with realised losses, §3.6).")
 
 
+@reads(trades=Need(["run_id", "regime", "kind", "buyer_type", "seller_type"], where=ACTIVE, counts=True),
+       repayments=Need(["run_id", "regime", "outcome", "face_held_by_dealers", "ticket_face"], where=ACTIVE),
+       traders=Need(["run_id", "regime", "dealer_tickets"], where=ACTIVE))
 def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayments: pd.DataFrame | None = None,
                          traders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where the dealers' inventory comes from, per variant, over the active runs (§7.5): tickets
@@ -173,8 +180,12 @@ def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayme
     settlement, which roll back to them as new paper (§5.4; an upper bound: a dealer short of
     cash lets one lapse), tickets bought from customers (interior SELLs) and received by re-homing
     transfers (§3.5), tickets sold to customers, and the mean of
-    ``dealer_inventory_from_customers_share`` (share of ticket-days bought from customers)."""
-    require(trades, ["run_id", "regime", "kind", "side", "route", "buyer_type", "seller_type"], "trades")
+    ``dealer_inventory_from_customers_share`` (share of ticket-days bought from customers).
+
+    ``trades`` may also be row counts per (run_id, regime, kind, buyer_type, seller_type) in a
+    column ``n_rows`` (:meth:`~bilancio_lite.analysis.io.SweepData.count`): the same result without
+    holding the trades in memory."""
+    require(trades, ["run_id", "regime", "kind", "buyer_type", "seller_type"], "trades")
     ctx = _pair_context(comparison)[["pair_id", "variant"]]
 
     def active(df: pd.DataFrame) -> pd.DataFrame:
@@ -185,6 +196,9 @@ def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayme
     t["from_customers"] = (t["kind"] == "customer") & (t["buyer_type"] == "dealer")
     t["to_customers"] = (t["kind"] == "customer") & (t["seller_type"] == "dealer")
     t["rehomed_in"] = (t["kind"] == "transfer") & (t["buyer_type"] == "dealer")
+    if COUNT in t.columns:  # row counts instead of rows
+        for c in ("from_customers", "to_customers", "rehomed_in"):
+            t[c] = t[c].astype("int64") * t[COUNT].astype("int64")
     g = t.groupby("variant")[["from_customers", "to_customers", "rehomed_in"]].sum()
     g.columns = ["tickets_bought_from_customers", "tickets_sold_to_customers", "tickets_rehomed_in"]
     share = comparison.assign(variant=ctx["variant"].to_numpy()).groupby(
@@ -229,6 +243,10 @@ def _debtor(trader_id: pd.Series, n_traders: pd.Series) -> pd.Series:
     return "H" + np.where(i == 1, n, i - 1).astype(str)
 
 
+@reads(traders=Need(["run_id", "regime", "trader_id", "default_day", "n_traders"]),
+       trades=Need(["run_id", "regime", "kind", "side", "seller_type", "seller_id", "day", "issuer_id",
+                    "ticket_due_day"],
+                   where={"regime": "active", "kind": "customer", "side": "SELL", "seller_type": "trader"}))
 def trader_mechanisms(traders: pd.DataFrame, trades: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """One row per harmed or rescued trader with the mechanism that explains it (module docstring).
 

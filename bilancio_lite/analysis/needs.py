@@ -1,0 +1,96 @@
+"""Which columns and rows of the §8 tables each analysis reads, so that a notebook loads only those.
+
+A function that takes whole per-run tables (trades §8.1, repayments §8.2, inventory §8.3,
+system_state §8.4, traders) declares what it reads with :func:`reads`::
+
+    @reads(trades=Need(PAIR_KEYS + ("regime", "kind", "face"), where=CUSTOMER_TRADES))
+    def trade_stats(trades): ...
+
+``Need.columns`` are the columns it uses; ``Need.where`` ({column: values}) the rows it can use at
+all (rows outside it never change its result, e.g. the re-homing transfers of §3.5 for an analysis
+of customer trades). ``Need.counts``: the function only counts rows, so it also accepts the number
+of rows per distinct combination of ``columns`` (column :data:`COUNT`) instead of the rows. :meth:`bilancio_lite.analysis.io.SweepData.read_for` reads the union of what
+some functions need, with the column projection and the row filter pushed down into the Parquet
+read (:meth:`bilancio_lite.store.Sweep.table`); the functions themselves still accept whole tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+#: The tables an analysis can read, by their :class:`~bilancio_lite.analysis.io.SweepData` names.
+TABLE_KEYS: tuple[str, ...] = ("trades", "repayments", "inventory", "system_state", "traders")
+#: The active runs' customer trades (re-homing transfers excluded, §8.1): :func:`customer_trades`.
+CUSTOMER_TRADES: dict[str, tuple[str, ...]] = {"regime": ("active",), "kind": ("customer",)}
+#: The rows of the active runs only.
+ACTIVE: dict[str, tuple[str, ...]] = {"regime": ("active",)}
+#: The row-count column of a table read with ``Need(..., counts=True)``.
+COUNT = "n_rows"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Need:
+    """The columns of one table an analysis reads and, optionally, the only rows it can use
+    (``where``: {column: accepted values}, all conditions must hold; None: every row); ``counts``:
+    row counts per distinct combination of the columns (column :data:`COUNT`) will do."""
+
+    columns: tuple[str, ...]
+    where: Mapping[str, tuple[Any, ...]] | None = field(default=None)
+    counts: bool = False
+
+    def __init__(self, columns: Iterable[str], where: Mapping[str, Any] | None = None,
+                 counts: bool = False) -> None:
+        object.__setattr__(self, "columns", tuple(dict.fromkeys(columns)))
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "where", None if where is None else {
+            k: tuple(v) if isinstance(v, (list, tuple, set, frozenset)) else (v,) for k, v in where.items()})
+
+    def __or__(self, other: "Need") -> "Need":
+        """The union: every column of both, and the rows either can use (a condition survives only
+        on a column both filter on, with the union of their values; so the result may read more
+        rows than either needs, never fewer)."""
+        cols = (*self.columns, *other.columns)
+        counts = self.counts and other.counts
+        if self.where is None or other.where is None:
+            return Need(cols, counts=counts)
+        common = {k: tuple(dict.fromkeys((*self.where[k], *other.where[k])))
+                  for k in self.where if k in other.where}
+        return Need(cols, common or None, counts=counts)
+
+
+def reads(**needs: Need) -> Callable[[F], F]:
+    """Declare what a function reads (keys: :data:`TABLE_KEYS`); stored as ``func.reads``."""
+    bad = set(needs) - set(TABLE_KEYS)
+    if bad:
+        raise ValueError(f"reads: unknown table(s) {sorted(bad)}; tables: {', '.join(TABLE_KEYS)}")
+
+    def mark(func: F) -> F:
+        func.reads = dict(needs)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def union(*funcs_or_needs: Callable[..., Any] | Mapping[str, Need]) -> dict[str, Need]:
+    """The union of what some functions (declared with :func:`reads`) or {table: Need} maps read,
+    per table, in :data:`TABLE_KEYS` order."""
+    out: dict[str, Need] = {}
+    for item in funcs_or_needs:
+        declared = item if isinstance(item, Mapping) else getattr(item, "reads", None)
+        if declared is None:
+            raise ValueError(f"{getattr(item, '__name__', item)!r} declares no reads (see analysis.needs.reads)")
+        for key, need in declared.items():
+            out[key] = out[key] | need if key in out else need
+    return {k: out[k] for k in TABLE_KEYS if k in out}
+
+
+def columns(*groups: Sequence[str] | str) -> tuple[str, ...]:
+    """Column names from names and sequences of names, in order, without repeats."""
+    flat: list[str] = []
+    for g in groups:
+        flat += [g] if isinstance(g, str) else list(g)
+    return tuple(dict.fromkeys(flat))
