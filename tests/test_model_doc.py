@@ -235,3 +235,94 @@ def test_checker_catches_missing_targets(anchors):
                        "R2.9 is not defined"}
     # a document without §7.5 makes (§7.5) fail
     assert unresolved("(§7.5)", "probe", (sections - {"7.5"}, parts, ids))
+
+
+# --- the "Where each § is implemented" table names code that exists ------------------------------
+_CODE = re.compile(r"`([^`]+)`")
+#: names in the table that are spec vocabulary, not code (streams of §6.3)
+_SPEC_NAMES = {"rng_struct", "rng_trade"}
+
+
+def implementation_table() -> list[tuple[str, str]]:
+    """(§ cell, code cell) of every row of model.md's "Where each § is implemented" table."""
+    text = MODEL.read_text(encoding="utf-8")
+    part = text.split("### Where each § is implemented", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1:-1] for line in part.splitlines() if line.startswith("| §")]
+    return [(cells[0].strip(), cells[2]) for cells in rows]
+
+
+def resolve_code_name(name: str, context: list[str]) -> bool:
+    """Whether `name` from the table exists: a file (``book.py``, ``sweep/config.py`` under the
+    package; ``tests/…``, ``docs/…`` under the repository), a module or attribute path under
+    bilancio_lite (``engine.Run.s5_trading``), or a name inside a module, class or test file named
+    earlier in the same cell (``Book.pay`` after ``book.py``, ``Checker`` after
+    ``tests/spec_oracle.py``). ``context`` collects those, in order."""
+    import importlib
+
+    if name in _SPEC_NAMES:
+        return True
+    if name.endswith((".py", ".md", "/")):
+        in_repo = name.startswith(("tests/", "docs/"))
+        path = (ROOT if in_repo else ROOT / "bilancio_lite") / name
+        if not path.exists():
+            return False
+        if name.endswith((".py", "/")):
+            context.append(f"file:{path}" if in_repo else name.removesuffix(".py").strip("/").replace("/", "."))
+        return True
+    for scope in [""] + [c for c in reversed(context)]:
+        if scope.startswith("file:"):
+            text = Path(scope[5:]).read_text(encoding="utf-8")
+            if "." not in name and re.search(rf"^(?:class|def) {name}\b", text, re.M):
+                return True
+            continue
+        dotted = f"{scope}.{name}" if scope else name
+        obj = _lookup("bilancio_lite." + dotted, importlib)
+        if obj is not None:
+            if isinstance(obj, type) or type(obj).__name__ == "module":
+                context.append(dotted)
+            elif "." in dotted:
+                context.append(dotted.rsplit(".", 1)[0])
+            return True
+    return False
+
+
+def _lookup(dotted: str, importlib) -> object | None:
+    """The object at a dotted path: the longest importable module prefix, then attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 1, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            if not hasattr(obj, attr):
+                return None
+            obj = getattr(obj, attr)
+        return obj
+    return None
+
+
+def test_implementation_table_names_code_that_exists():
+    rows = implementation_table()
+    assert len(rows) >= 25, "the table of model.md §-to-code has gone missing"
+    missing = []
+    for section, cell in rows:
+        context: list[str] = []
+        for name in _CODE.findall(cell):
+            if not resolve_code_name(name, context):
+                missing.append(f"{section}: `{name}`")
+    assert not missing, "model.md's implementation table names code that does not exist:\n" + "\n".join(missing)
+
+
+def test_implementation_table_check_catches_a_stale_name():
+    assert resolve_code_name("engine.Run.s5_trading", [])
+    assert not resolve_code_name("engine.Run.s11_party", [])
+    assert not resolve_code_name("sweepconfig.py", [])
+    ctx: list[str] = []
+    assert resolve_code_name("book.py", ctx) and resolve_code_name("Book.pay", ctx)
+    assert not resolve_code_name("Book.borrow", ctx)
+    ctx = []
+    assert resolve_code_name("tests/spec_oracle.py", ctx) and resolve_code_name("Checker", ctx)
+    assert not resolve_code_name("Chequer", ctx)
+    ctx = []
+    assert resolve_code_name("analysis/", ctx) and resolve_code_name("usage", ctx)

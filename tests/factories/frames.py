@@ -6,40 +6,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bilancio_lite import schema
+
 S = 20.0
-IDENTITY = ["run_id", "regime", "seed", "kappa", "concentration", "mu", "monotonicity",
-            "outside_mid_ratio", "n_traders", "face_value"]
-TRADE_COLS = IDENTITY + [
-    "day", "seq", "kind", "side", "bucket", "ticket_id", "lineage_id", "issuer_id", "ticket_due_day",
-    "tau", "face", "unit_price", "cash_amount", "buyer_id", "buyer_type", "seller_id", "seller_type",
-    "route", "pass_reason", "hit_inventory_limit", "outside_mid", "outside_bid", "outside_ask",
-    "dealer_mid", "dealer_bid_before", "dealer_ask_before", "dealer_inventory_before",
-    "dealer_inventory_after", "dealer_cash_before", "dealer_cash_after", "dealer_capacity",
-    "trader_id", "trader_cash_before", "trader_cash_after", "trader_gap_before", "trader_gap_after",
-    "is_liquidity_driven"]
+# The column lists of the §8 files come from the schema (their one home), so a new column needs no
+# edit here; the builders below fill only the columns a test cares about.
+IDENTITY = schema.identity_names("trades")
+TRADE_COLS = schema.columns("trades")
 # §8.2's own face_value (liability face) clashes with the identity face_value (S): the logs writer
 # names the identity column ticket_face in repayment_events.csv.
-REP_IDENTITY = [c if c != "face_value" else "ticket_face" for c in IDENTITY]
-REP_COLS = REP_IDENTITY + [
-    "trader_id", "liability_id", "cycle", "maturity_day", "n_tickets", "face_value",
-    "face_held_by_traders",
-    "face_held_by_dealers", "face_held_by_vbts", "outcome", "recovery_rate", "window_start",
-    "window_end", "buy_count", "sell_count", "face_bought", "face_sold", "net_cash_pnl",
-    "held_matching_maturity", "ended_holding", "strategy", "many_round_trips", "used_dealer",
-    "gap_at_window_start", "rollover_price"]
-INV_COLS = IDENTITY + [
-    "day", "bucket", "dealer_inventory_start", "dealer_inventory", "dealer_offbucket_tickets",
-    "dealer_cash", "dealer_max_capacity", "dealer_max_capacity_face", "capacity_used_pct",
-    "is_at_zero", "hit_limit_this_step", "vbt_used_this_step", "n_interior", "n_passthrough",
-    "dealer_bid", "dealer_ask", "dealer_mid", "outside_mid", "outside_spread", "vbt_inventory",
-    "vbt_cash", "bucket_face_outstanding", "face_dealer", "face_vbt", "face_traders",
-    "share_dealer", "share_vbt", "share_market_makers", "share_traders"]
-SYS_COLS = IDENTITY + [
-    "day", "total_face_outstanding", "face_short", "face_mid", "face_long", "face_due_today",
-    "total_cash", "cash_traders", "cash_dealers", "cash_vbts", "cash_stranded", "debt_to_money",
-    "trader_debt_to_money", "kappa_t", "n_defaulted_traders", "settled_face", "defaulted_face",
-    "recovered_cash", "rolled_face", "unfunded_rollovers", "declined_rollovers", "n_rationed_sellers",
-    "loss_rate_anchor", "rollover_hazard", "mean_rollover_price", "M_short", "M_mid", "M_long"]
+REP_IDENTITY = schema.identity_names("repayment_events")
+REP_COLS = schema.columns("repayment_events")
+INV_COLS = schema.columns("inventory_timeseries")
+SYS_COLS = schema.columns("system_state_timeseries")
 
 
 def P(kappa: float, seed: int = 1, **kw) -> dict:
