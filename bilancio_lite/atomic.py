@@ -8,7 +8,8 @@ over the target with ``os.replace``. A reader therefore sees the old file or the
 half-written one, and a killed writer leaves only a hidden ``.*.tmp`` file that the next sweep
 removes (:func:`bilancio_lite.sweep.outdir.clean_stale_temp`). Like the writers it replaces, it
 does not fsync: it protects against interrupted writers, not against a power cut.
-(Run folders appear at once through :func:`bilancio_lite.logs.write_run`, a folder rename.)
+Folders that must appear whole (a run's §8 CSV files) go through :func:`replacing_folder`: filled
+under a hidden ``.tmp-<name>-<random>`` sibling, then renamed into place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -39,6 +41,24 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty hidden folder next to ``path``; when the body returns, replace ``path``
+    (removed first if it exists) by it with a rename; if the body raises, remove it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{path.name}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -16,8 +16,6 @@ folder behind and can be resumed.
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from pathlib import Path
 from collections.abc import Iterator, Mapping
 from typing import Any, Iterable
@@ -27,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from .atomic import write_csv as write_csv_atomic  # the package's one atomic writer
+from .atomic import replacing_folder, write_csv as write_csv_atomic  # the package's one atomic writer
 from .record import PairResult, RunRecord
 from .schema import (COMPARISON_ORDER, FILES, TRADER, columns as schema_columns, dtypes as schema_dtypes,
                      identity_names)
@@ -188,12 +186,10 @@ def to_csv_fast(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 
 def write_run(tables: Mapping[str, pd.DataFrame | pa.Table], final: Path) -> Path:
-    """Write a run folder at once: a hidden temporary sibling, then a rename. The tables are the
-    run's RunTables, or a mapping of DataFrames or Arrow tables (the store's export)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    """Write a run folder at once (:func:`atomic.replacing_folder`: a hidden temporary sibling, then
+    a rename). The tables are the run's RunTables, or a mapping of DataFrames or Arrow tables (the
+    store's export)."""
+    with replacing_folder(final) as tmp:
         for name in tables:
             path = tmp / f"{name}.csv"
             table = tables.arrow(name) if isinstance(tables, RunTables) else tables[name]
@@ -201,12 +197,6 @@ def write_run(tables: Mapping[str, pd.DataFrame | pa.Table], final: Path) -> Pat
                 pa_csv.write_csv(table, str(path), _CSV_OPTIONS)
             else:
                 to_csv_fast(table, path)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

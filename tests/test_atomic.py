@@ -41,3 +41,20 @@ def test_writers_replace_the_file_with_the_umask_mode(tmp_path):
 def test_write_csv_writes_what_to_csv_writes(tmp_path):
     df = pd.DataFrame({"x": [1.5, 2.0], "y": ["a,b", None]})
     assert atomic.write_csv(df, tmp_path / "t.csv").read_text() == 'x,y\n1.5,"a,b"\n2.0,\n'
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    final = tmp_path / "runs" / "active_x"
+    with atomic.replacing_folder(final) as tmp:
+        (tmp / "a.csv").write_text("1\n")
+        assert tmp.name.startswith(".tmp-active_x-") and not final.exists()
+    assert sorted(p.name for p in final.iterdir()) == ["a.csv"]
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic.replacing_folder(final) as tmp:
+            (tmp / "b.csv").write_text("half\n")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in final.iterdir()) == ["a.csv"]          # the old folder, untouched
+    with atomic.replacing_folder(final) as tmp:
+        (tmp / "c.csv").write_text("2\n")
+    assert sorted(p.name for p in final.iterdir()) == ["c.csv"]          # replaced whole, not merged
+    assert sorted(p.name for p in final.parent.iterdir()) == ["active_x"]  # no temporary folder left

@@ -15,7 +15,6 @@ a table of a replicated sweep need never be held whole (issue 10).
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import write_csv
 from ..logs import read_run_files
 from ..store import BOOL_COLUMNS, Sweep, coerce_bools, read_comparison_csv  # noqa: F401  (BOOL_COLUMNS: re-exported)
 from .needs import union
@@ -204,7 +204,7 @@ def load_sweep(sweep_dir: str | os.PathLike, variant: str | list[str] | None = F
 
 
 def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Path:
-    """Write ``df`` to ``<sweep>/aggregate/<name>.csv`` atomically (temp file + ``os.replace``),
+    """Write ``df`` to ``<sweep>/aggregate/<name>.csv`` atomically (:func:`atomic.write_csv`),
     without the index, and return the path (§8.6)."""
     stem = name[:-4] if name.endswith(".csv") else name
     if not stem or "/" in stem or os.sep in stem:
@@ -212,15 +212,5 @@ def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Pa
     folder = Path(sweep_dir) / "aggregate"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{stem}.csv"
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-        from ..procs import new_file_mode  # mkstemp makes 0600 files: respect the umask instead
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_csv(df, target)
     return target
