@@ -119,8 +119,9 @@ def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, sh
     return atomic.write_text(html_path, body, encoding="utf-8")
 
 
-def _report_one(nb: str, sweep: str, html: bool, show_code: bool = False) -> dict[str, Any]:
-    """Execute and render one analysis notebook (a task of :func:`run_report`'s pool)."""
+def _execute_one(nb: str, sweep: str) -> dict[str, Any]:
+    """Execute one analysis notebook into ``sweep/reports`` (a task of :func:`run_report`); an
+    error is kept in the result, not raised, so the other notebooks still run."""
     from .nbexec import execute_notebook
 
     t0 = time.perf_counter()
@@ -131,10 +132,30 @@ def _report_one(nb: str, sweep: str, html: bool, show_code: bool = False) -> dic
         execute_notebook(nb_path, out_nb, {"sweep_dir": sweep})
     except Exception as e:  # keep going: the other notebooks may still work
         res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
-    if html and out_nb.exists():
-        res["html"] = render_html(out_nb, out_nb.with_suffix(".html"), show_code=show_code)
     res["wall_time"] = time.perf_counter() - t0
     return res
+
+
+def _render_one(res: dict[str, Any], html: bool, show_code: bool = False) -> dict[str, Any]:
+    """Render an executed notebook of :func:`_execute_one` to HTML (if asked and it exists)."""
+    t0 = time.perf_counter()
+    if html and Path(res["executed"]).exists():
+        res["html"] = render_html(res["executed"], Path(res["executed"]).with_suffix(".html"), show_code=show_code)
+    res["wall_time"] += time.perf_counter() - t0
+    return res
+
+
+def _warm_html() -> None:
+    """Render an empty notebook and discard it: the first rendering imports nbconvert and loads
+    its templates (~2 s), which :func:`run_report` does while the kernels work."""
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+    except Exception:  # only a warm-up: the real rendering reports its own errors
+        pass
 
 
 def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
@@ -161,13 +182,14 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
     def run_one(nb: Path) -> dict[str, Any]:
         try:
-            return _report_one(str(nb), str(sweep), html, show_code)
-        except Exception as e:  # rendering failed (execution errors are in the result already)
+            return _execute_one(str(nb), str(sweep))
+        except Exception as e:  # defensive: _execute_one keeps execution errors in its result
             return {"notebook": nb.name, "executed": sweep / "reports" / nb.name, "html": None,
                     "error": f"{type(e).__name__}: {' '.join(str(e).split())[:500]}", "wall_time": 0.0}
 
     def show(nb: Path, res: dict[str, Any]) -> None:
-        done[nb.name] = res
+        # rendered here (this thread) while the scheduler's threads execute the next notebooks
+        done[nb.name] = res = _render_one(res, html, show_code)
         shown = res["html"] or res["executed"]
         state = "FAILED " + res["error"] if res["error"] else "ok"
         say(f"{res['notebook']}: {state} ({res['wall_time']:.1f} s) -> {shown}")
@@ -176,6 +198,10 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
         for nb in nbs:
             show(nb, run_one(nb))
     else:
+        if html:  # nbconvert's imports and templates load while the first notebooks execute
+            import threading
+
+            threading.Thread(target=_warm_html, name="report-warm-html", daemon=True).start()
         run_scheduled(nbs, run_one, show, workers, weight=lambda nb: NOTEBOOK_WEIGHTS.get(nb.name, 0))
     return [done[nb.name] for nb in nbs]
 
