@@ -207,14 +207,17 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
 
 #: Memory weights of the analysis notebooks for :func:`run_scheduled` (issue 10: the whole report
-#: in <= 1 GiB): 03 (pairs each active liability with its passive twin) and 04 (every cycle of
-#: every trader) hold every repayment row and run alone; 05 and 06 never run together; every
-#: other notebook weighs 0.
-NOTEBOOK_WEIGHTS: dict[str, int] = {"03_strategies.ipynb": 3, "04_strategies_vs_initial_conditions.ipynb": 3,
+#: in <= 1 GiB), from their kernels' peaks on plan024 (``benchmarks/bench_report.py --per-notebook``
+#: minus the report process's 0.18 GiB): 03 and 04 (~0.65 GiB: they hold every repayment row; 03
+#: pairs each active liability with its passive twin, 04 reads every cycle of every trader) 3, 05
+#: and 06 (~0.43 GiB) 2, 01 and 02 (~0.26 GiB) 1, 07 (~0.18 GiB, no seaborn) 0. With
+#: :data:`WEIGHT_BUDGET` 3, 03 and 04 run alone or beside 07, and 05 and 06 never run together.
+NOTEBOOK_WEIGHTS: dict[str, int] = {"01_sweep_overview.ipynb": 1, "02_no_difference_pairs.ipynb": 1,
+                                    "03_strategies.ipynb": 3, "04_strategies_vs_initial_conditions.ipynb": 3,
                                     "05_dealer_capacity_and_horizons.ipynb": 2,
                                     "06_why_the_results_look_this_way.ipynb": 2}
 #: The largest summed weight of notebooks running at once (one of any weight may always start alone).
-WEIGHT_BUDGET = 2
+WEIGHT_BUDGET = 3
 
 
 def run_scheduled(items: list[Any], run: Callable[[Any], Any], done: Callable[[Any, Any], None],
