@@ -1,5 +1,6 @@
-"""Notebook execution: papermill on Jupyter kernels, from parallel workers (conventions: Sweeps with
-papermill). (Named ``nbexec``: in this package "kernel" alone means the dealer's pricing kernel, §3.)
+"""Notebook execution: papermill on Jupyter kernels, from parallel workers or the report's threads
+(conventions: Sweeps with papermill). (Named ``nbexec``: in this package "kernel" alone means the
+dealer's pricing kernel, §3.)
 
 Parallel kernels started over TCP pick their ports independently and can race for them
 (``ZMQError: Address already in use``, papermill issue #511). :class:`IPCKernelManager` starts every
