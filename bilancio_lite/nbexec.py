@@ -1,5 +1,6 @@
-"""Notebook execution: papermill on Jupyter kernels, from parallel workers (conventions: Sweeps with
-papermill). (Named ``nbexec``: in this package "kernel" alone means the dealer's pricing kernel, §3.)
+"""Notebook execution: papermill on Jupyter kernels, from parallel workers or the report's threads
+(conventions: Sweeps with papermill). (Named ``nbexec``: in this package "kernel" alone means the
+dealer's pricing kernel, §3.)
 
 Parallel kernels started over TCP pick their ports independently and can race for them
 (``ZMQError: Address already in use``, papermill issue #511). :class:`IPCKernelManager` starts every
@@ -46,6 +47,12 @@ KERNEL_NAME = "python3"
 #: Kernel command-line options: no IPython history database (parallel kernels would contend for
 #: its SQLite lock, and executed notebooks need no history).
 KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+#: Allocator settings of every kernel (issue 10: the report's peak memory); a value already in the
+#: environment wins. Arrow allocates through malloc instead of its own jemalloc pool, and glibc
+#: serves blocks of 64 KiB and more with mmap, so a freed DataFrame column goes back to the system
+#: at once instead of staying in the kernel's resident set (an analysis notebook's peak drops by
+#: ~0.17 GiB). Allocation only: no result depends on them.
+KERNEL_ENV: dict[str, str] = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -81,6 +88,10 @@ class IPCKernelManager(AsyncKernelManager):
         kw.setdefault("stdout", self._log_handle)
         kw.setdefault("stderr", self._log_handle)
         kw.setdefault("preexec_fn", kernel_preexec(os.getpid()))
+        env = dict(kw.get("env") or os.environ)
+        for key, value in KERNEL_ENV.items():
+            env.setdefault(key, value)
+        kw["env"] = env
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     _launch_kernel = _async_launch_kernel  # type: ignore[assignment]

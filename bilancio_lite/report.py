@@ -119,8 +119,9 @@ def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, sh
     return atomic.write_text(html_path, body, encoding="utf-8")
 
 
-def _report_one(nb: str, sweep: str, html: bool, show_code: bool = False) -> dict[str, Any]:
-    """Execute and render one analysis notebook (a task of :func:`run_report`'s pool)."""
+def _execute_one(nb: str, sweep: str) -> dict[str, Any]:
+    """Execute one analysis notebook into ``sweep/reports`` (a task of :func:`run_report`); an
+    error is kept in the result, not raised, so the other notebooks still run."""
     from .nbexec import execute_notebook
 
     t0 = time.perf_counter()
@@ -131,20 +132,40 @@ def _report_one(nb: str, sweep: str, html: bool, show_code: bool = False) -> dic
         execute_notebook(nb_path, out_nb, {"sweep_dir": sweep})
     except Exception as e:  # keep going: the other notebooks may still work
         res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
-    if html and out_nb.exists():
-        res["html"] = render_html(out_nb, out_nb.with_suffix(".html"), show_code=show_code)
     res["wall_time"] = time.perf_counter() - t0
     return res
+
+
+def _render_one(res: dict[str, Any], html: bool, show_code: bool = False) -> dict[str, Any]:
+    """Render an executed notebook of :func:`_execute_one` to HTML (if asked and it exists)."""
+    t0 = time.perf_counter()
+    if html and Path(res["executed"]).exists():
+        res["html"] = render_html(res["executed"], Path(res["executed"]).with_suffix(".html"), show_code=show_code)
+    res["wall_time"] += time.perf_counter() - t0
+    return res
+
+
+def _warm_html() -> None:
+    """Render an empty notebook and discard it: the first rendering imports nbconvert and loads
+    its templates (~2 s), which :func:`run_report` does while the kernels work."""
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+    except Exception:  # only a warm-up: the real rendering reports its own errors
+        pass
 
 
 def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
                log: Callable[[str], None] | None = print, workers: int | None = None,
                show_code: bool = False) -> list[dict[str, Any]]:
     """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per
-    notebook, in reading order. The notebooks run in parallel on ``workers`` local processes
-    (default: one per CPU, at most one per notebook; 0 = one after the other in this process)."""
-    import concurrent.futures as cf
-
+    notebook, in reading order. Up to ``workers`` notebooks run at a time (default: one per CPU, at
+    most one per notebook; 0 or 1 = one after the other), each on its own kernel driven from a
+    thread of this process (:func:`run_scheduled`: no worker processes, so parallelism costs only
+    the kernels' memory), scheduled by :data:`NOTEBOOK_WEIGHTS` within :data:`WEIGHT_BUDGET`."""
     say = log or (lambda _m: None)
     sweep = Path(sweep_dir).resolve()
     if not (sweep / "aggregate" / "comparison.csv").is_file():
@@ -159,38 +180,86 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
     workers = min(workers, len(nbs))
     done: dict[str, dict[str, Any]] = {}
 
-    def show(res: dict[str, Any]) -> None:
+    def run_one(nb: Path) -> dict[str, Any]:
+        try:
+            return _execute_one(str(nb), str(sweep))
+        except Exception as e:  # defensive: _execute_one keeps execution errors in its result
+            return {"notebook": nb.name, "executed": sweep / "reports" / nb.name, "html": None,
+                    "error": f"{type(e).__name__}: {' '.join(str(e).split())[:500]}", "wall_time": 0.0}
+
+    def show(nb: Path, res: dict[str, Any]) -> None:
+        # rendered here (this thread) while the scheduler's threads execute the next notebooks
+        done[nb.name] = res = _render_one(res, html, show_code)
         shown = res["html"] or res["executed"]
         state = "FAILED " + res["error"] if res["error"] else "ok"
         say(f"{res['notebook']}: {state} ({res['wall_time']:.1f} s) -> {shown}")
 
     if workers <= 1:
         for nb in nbs:
-            done[nb.name] = _report_one(str(nb), str(sweep), html, show_code)
-            show(done[nb.name])
+            show(nb, run_one(nb))
     else:
-        import multiprocessing as mp
+        if html:  # nbconvert's imports and templates load while the first notebooks execute
+            import threading
 
-        from .procs import pool_worker_init
-        from .sweep.executors import terminate_pool
-
-        ex = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                    initializer=pool_worker_init, initargs=(os.getpid(),))
-        try:
-            futures = {ex.submit(_report_one, str(nb), str(sweep), html, show_code): nb for nb in nbs}
-            for fut in cf.as_completed(futures):
-                nb = futures[fut]
-                try:
-                    done[nb.name] = fut.result()
-                except Exception as e:  # the worker itself died
-                    done[nb.name] = {"notebook": nb.name, "executed": sweep / "reports" / nb.name,
-                                     "html": None, "error": f"{type(e).__name__}: {e}", "wall_time": 0.0}
-                show(done[nb.name])
-        except BaseException:
-            terminate_pool(ex)
-            raise
-        ex.shutdown(wait=True)
+            threading.Thread(target=_warm_html, name="report-warm-html", daemon=True).start()
+        run_scheduled(nbs, run_one, show, workers, weight=lambda nb: NOTEBOOK_WEIGHTS.get(nb.name, 0))
     return [done[nb.name] for nb in nbs]
+
+
+#: Memory weights of the analysis notebooks for :func:`run_scheduled` (issue 10: the whole report
+#: in <= 1 GiB), from their kernels' peaks on plan024 (``benchmarks/bench_report.py --per-notebook``
+#: minus the report process's 0.18 GiB): 03 and 04 (~0.65 GiB: they hold every repayment row; 03
+#: pairs each active liability with its passive twin, 04 reads every cycle of every trader) 3, 05
+#: and 06 (~0.43 GiB) 2, 01 and 02 (~0.26 GiB) 1, 07 (~0.18 GiB, no seaborn) 0. With
+#: :data:`WEIGHT_BUDGET` 3, 03 and 04 run alone or beside 07, and 05 and 06 never run together.
+NOTEBOOK_WEIGHTS: dict[str, int] = {"01_sweep_overview.ipynb": 1, "02_no_difference_pairs.ipynb": 1,
+                                    "03_strategies.ipynb": 3, "04_strategies_vs_initial_conditions.ipynb": 3,
+                                    "05_dealer_capacity_and_horizons.ipynb": 2,
+                                    "06_why_the_results_look_this_way.ipynb": 2}
+#: The largest summed weight of notebooks running at once (one of any weight may always start alone).
+WEIGHT_BUDGET = 3
+
+
+def run_scheduled(items: list[Any], run: Callable[[Any], Any], done: Callable[[Any, Any], None],
+                  workers: int, weight: Callable[[Any], int] = lambda _x: 0, budget: int = WEIGHT_BUDGET) -> None:
+    """``run(item)`` for every item on ``workers`` threads; ``done(item, result)`` is called in this
+    thread as each finishes. An item starts when a thread is free and the summed ``weight`` of the
+    running items plus its own stays within ``budget`` (or nothing runs); the heaviest pending
+    item that fits starts first (ties: in the given order). ``run`` must not raise. The threads
+    are daemons: on Ctrl-C the caller gets KeyboardInterrupt at once and the kernels die with this
+    process."""
+    import queue
+    import threading
+
+    pending = sorted(items, key=lambda x: -weight(x))  # stable: heaviest first, else given order
+    load = [0, 0]  # running items, their summed weight
+    cond = threading.Condition()
+    finished: queue.Queue = queue.Queue()
+
+    def next_item() -> Any:
+        with cond:
+            while pending:
+                for i, item in enumerate(pending):
+                    if load[0] == 0 or load[1] + weight(item) <= budget:
+                        load[0] += 1
+                        load[1] += weight(item)
+                        return pending.pop(i)
+                cond.wait()
+            return None
+
+    def worker() -> None:
+        while (item := next_item()) is not None:
+            result = run(item)
+            with cond:
+                load[0] -= 1
+                load[1] -= weight(item)
+                cond.notify_all()
+            finished.put((item, result))
+
+    for i in range(max(1, workers)):
+        threading.Thread(target=worker, name=f"report-{i}", daemon=True).start()
+    for _ in items:
+        done(*finished.get())
 
 
 #: The explicit parameters of 08_one_pair.ipynb; every other non-default field goes into `other`.

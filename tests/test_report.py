@@ -199,3 +199,37 @@ def test_report_renders_notebooks_in_parallel(tmp_path):
     for name in ("01_sweep_overview", "02_no_difference_pairs"):
         assert (out / "reports" / f"{name}.html").is_file()
     assert (out / "aggregate" / "overview_by_kappa.csv").is_file()
+
+
+def test_run_scheduled_keeps_the_weight_budget_and_runs_every_item_once():
+    """run_report's scheduler (issue 10): weighted items never exceed the budget together, an item
+    heavier than the budget runs alone, every item runs once and is reported once."""
+    import threading
+    import time
+
+    weights = {"h1": 3, "h2": 3, "m1": 2, "m2": 2, "a": 0, "b": 0, "c": 0}
+    lock = threading.Lock()
+    running: list[str] = []
+    seen: list[tuple[str, ...]] = []
+    ran: list[str] = []
+
+    def run(item):
+        with lock:
+            running.append(item)
+            seen.append(tuple(running))
+            ran.append(item)
+        time.sleep(0.02)
+        with lock:
+            running.remove(item)
+        return item.upper()
+
+    got = {}
+    report.run_scheduled(list(weights), run, lambda item, res: got.__setitem__(item, res), workers=3,
+                         weight=weights.__getitem__, budget=2)
+    assert got == {k: k.upper() for k in weights}
+    assert sorted(ran) == sorted(weights)
+    assert ran[0] == "h1"  # heaviest first
+    assert max(len(s) for s in seen) > 1  # light items did run together
+    for group in seen:
+        if len(group) > 1:
+            assert sum(weights[x] for x in group) <= 2, group

@@ -43,8 +43,14 @@ LIABILITY_FACE_COLUMNS: tuple[str, ...] = ("n_tickets", "face_value", "ticket_fa
 _ACTIVE_REP = Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS), where=ACTIVE)
 
 
-def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame,
+                       extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The active rows with ``liability_face``, ``is_default`` and ``default_face``; of the input's
+    columns only :data:`_REP_COLUMNS`, the face columns and ``extra`` are kept (issue 10: a copy of
+    every repayment column was 03's memory peak)."""
     require(repayments, [c for c in _REP_COLUMNS if c != "n_tickets"], "repayments")
+    wanted = {*_REP_COLUMNS, *LIABILITY_FACE_COLUMNS, "liability_face", *extra}
+    repayments = repayments[[c for c in repayments.columns if c in wanted]]
     rep = with_liability_face(regime_rows(repayments, "active"), comparison)
     bad = set(rep["strategy"].dropna().unique()) - set(STRATEGIES)
     if bad or rep["strategy"].isna().any():
@@ -215,7 +221,7 @@ def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
     cols = keys + TRADED_VALUE_COLUMNS
     ctx = pair_context(comparison)
     require(repayments, ["buy_count", "sell_count"], "repayments")
-    rep = _active_repayments(repayments, comparison)
+    rep = _active_repayments(repayments, comparison, extra=["buy_count", "sell_count"])
     if ctx.empty or rep.empty:
         return empty_frame(cols)
     require(ctx, keys, "comparison")
@@ -276,19 +282,26 @@ def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
     pk = list(PAIR_KEYS)
     ctx = pair_context(comparison)
     require(repayments, ["liability_id", "buy_count", "sell_count"] + keys, "repayments")
-    act = _active_repayments(repayments, comparison).merge(ctx[pk], on=pk, how="inner")
+    # only the columns used below are carried through the merges (issue 10: 03's memory peak)
+    used = list(dict.fromkeys(pk + keys + ["liability_id", "strategy", "liability_face", "default_face",
+                                           "is_default"]))
+    act = _active_repayments(repayments, comparison, extra=used)[used].merge(ctx[pk], on=pk, how="inner")
     pas = with_liability_face(regime_rows(repayments, "passive"), comparison)
     pas = pas[pk + ["liability_id", "outcome", "liability_face"]].rename(
         columns={"outcome": "_p_outcome", "liability_face": "_p_face"})
     m = act.merge(pas, on=pk + ["liability_id"], how="left", validate="one_to_one")
+    del act, pas
     matched = m["_p_outcome"].notna()
     p_def = m["_p_outcome"] == "defaulted"
     a_def = m["is_default"]
-    m = m.assign(
-        _matched=matched, _p_face_m=m["_p_face"].where(matched, 0.0),
-        _p_def_face=m["_p_face"].where(p_def, 0.0),
-        _rb=matched & ~p_def & ~a_def, _resc=p_def & ~a_def, _harm=matched & ~p_def & a_def,
-        _db=p_def & a_def, _nop=~matched)
+    m["_matched"] = matched
+    m["_p_face_m"] = m["_p_face"].where(matched, 0.0)
+    m["_p_def_face"] = m["_p_face"].where(p_def, 0.0)
+    m["_rb"] = matched & ~p_def & ~a_def
+    m["_resc"] = p_def & ~a_def
+    m["_harm"] = matched & ~p_def & a_def
+    m["_db"] = p_def & a_def
+    m["_nop"] = ~matched
     full = (pd.MultiIndex.from_product([sorted(m[k].dropna().unique()) for k in keys]
                                        + [list(STRATEGIES)], names=keys + ["strategy"])
             if keys else pd.Index(list(STRATEGIES), name="strategy"))
@@ -318,7 +331,9 @@ def strategy_flags(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.Dat
     require(repayments, ["buy_count", "sell_count", "many_round_trips", "held_matching_maturity"],
             "repayments")
     ctx = pair_context(comparison)
-    act = _active_repayments(repayments, comparison).merge(ctx[list(PAIR_KEYS)], on=list(PAIR_KEYS))
+    act = _active_repayments(repayments, comparison,
+                             extra=["buy_count", "sell_count", "many_round_trips", "held_matching_maturity"]
+                             ).merge(ctx[list(PAIR_KEYS)], on=list(PAIR_KEYS))
     many = act["many_round_trips"].astype(bool)
     face_many = float(act.loc[many, "liability_face"].sum())
     inv = comparison["invest"].astype(bool).sum() if "invest" in comparison.columns else np.nan
