@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from .atomic import replacing_folder, write_csv as write_csv_atomic  # the package's one atomic writer
+from .atomic import replacing_folder, write_csv  # the package's one atomic writer
 from .record import PairResult, RunRecord
 from .schema import (COMPARISON_ORDER, FILES, TRADER, columns as schema_columns, dtypes as schema_dtypes,
                      identity_names)
@@ -216,7 +216,7 @@ def write_pair(result: PairResult, out_dir: str | os.PathLike, *, update_compari
         # §8: every file is always written; without detailed_logging the engine records no trades
         # or inventory rows, so those two files hold their header only
         write_run(run.tables, out / run.regime / "runs" / run.run_id)
-    row_path = write_csv_atomic(comparison_frame([result.comparison]), pair_row_path(out, result.pair_id))
+    row_path = write_csv(comparison_frame([result.comparison]), pair_row_path(out, result.pair_id))
     if update_comparison:
         comp_path = out / "aggregate" / "comparison.csv"
         rows = []
@@ -224,7 +224,7 @@ def write_pair(result: PairResult, out_dir: str | os.PathLike, *, update_compari
             old = pd.read_csv(comp_path)
             old = old[old["active_run_id"] != result.comparison["active_run_id"]]
             rows = old.to_dict("records")
-        write_csv_atomic(comparison_frame(rows + [result.comparison]), comp_path)
+        write_csv(comparison_frame(rows + [result.comparison]), comp_path)
     return row_path
 
 
