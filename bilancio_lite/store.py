@@ -34,6 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -432,24 +433,49 @@ class Sweep:
     def count_rows(self, name: str, by: Sequence[str], where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """The number of rows (column ``n_rows``) per distinct combination of the ``by`` columns
         of a per-run table (missing values form their own group), over the selected runs and the
-        rows matching ``where`` (as in :meth:`table`); sorted by ``by``. Counted part by part (or
-        file by file), so memory holds one part's ``by`` columns and the counts, never the table."""
+        rows matching ``where`` (as in :meth:`table`); sorted by ``by``. :meth:`aggregate` without
+        sums: the table is never held in memory."""
+        return self.aggregate(name, by, (), where)
+
+    def aggregate(self, name: str, by: Sequence[str], sums: Sequence[str] = (),
+                  where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Rows of a per-run table grouped by the ``by`` columns (in the table's column order;
+        missing values form their own group, empty text counts as missing as in the CSVs): the
+        number of rows (column ``n_rows``) and the sum of each ``sums`` column (same name, same
+        type), over the selected runs and the rows matching ``where`` (as in :meth:`table`);
+        sorted by ``by``. DuckDB scans the files in place, so memory holds the groups, never the
+        table. Sums of floats are compensated (``fsum``): exact for integer-valued columns such as
+        the faces, and equal to a row-by-row sum to the last bit in practice otherwise."""
         by = list(dict.fromkeys(by))
+        sums = [c for c in dict.fromkeys(sums) if c not in by]
         if not by:
-            raise ValueError("count_rows: name at least one column to count by")
+            raise ValueError("aggregate: name at least one column to group by")
         name = ALIASES.get(name, name)
-        cols = [c for c in table_schema(name).names if c in set(by)] if name in RUN_TABLES else by
-
-        def grouped(t: pa.Table, agg: tuple, result: str) -> pa.Table:
-            g = t.group_by(cols, use_threads=False).aggregate([agg])
-            return pa.table({**{c: g.column(c) for c in cols}, "n_rows": g.column(result).cast(pa.int64())})
-
-        def count(t: pa.Table) -> pa.Table:
-            return grouped(_empty_as_null(t), ([], "count_all"), "count_all")
-
-        parts = self._arrow(name, cols, where, reduce=count)
-        df = coerce_bools(grouped(parts, ("n_rows", "sum"), "n_rows_sum").to_pandas(), name)
-        return df.sort_values(cols, kind="mergesort", na_position="last").reset_index(drop=True)
+        if name not in RUN_TABLES:
+            raise KeyError(f"aggregate: {name!r} is not a per-run table; tables: {', '.join(RUN_TABLES)}")
+        cols, conds = _projection(name, [*by, *sums], where)
+        sch = table_schema(name)
+        keys = [c for c in sch.names if c in set(by)]
+        texts = {f.name for f in sch if f.type == pa.string()}
+        floats = {f.name for f in sch if pa.types.is_floating(f.type)}
+        sel = [f"NULLIF({_ident(c)}, '') AS {_ident(c)}" if c in texts else _ident(c) for c in keys]
+        aggs = ["count(*)::BIGINT AS n_rows"] + [
+            f"fsum({_ident(c)}) AS {_ident(c)}" if c in floats else f"sum({_ident(c)})::BIGINT AS {_ident(c)}"
+            for c in sums]
+        cond = " AND ".join(f"{_ident(c)} IN ({', '.join(_sql_value(v) for v in vals)})"
+                            for c, vals in (conds or {}).items())
+        query = (f"SELECT {', '.join(sel + aggs)} FROM {name}{' WHERE ' + cond if cond else ''} "
+                 f"GROUP BY ALL ORDER BY {', '.join(f'{_ident(c)} NULLS LAST' for c in keys)}")
+        con = self.connect(tables=(name,))
+        try:
+            arrow = _duck_arrow(con.sql(query))
+        finally:
+            con.close()
+        out = pa.table({**{c: arrow.column(c).cast(sch.field(c).type) for c in keys},
+                        "n_rows": arrow.column("n_rows").cast(pa.int64()),
+                        **{c: arrow.column(c).cast(sch.field(c).type) for c in sums}})
+        df = coerce_bools(out.to_pandas(), name)
+        return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
 
     def _csv_paths(self, name: str) -> list[Path]:
         if self._run_ids is not None:
@@ -482,12 +508,15 @@ class Sweep:
         system_state_timeseries, traders, comparison, registry) is a view over the files in place."""
         return self.connect().execute(query).df()
 
-    def connect(self) -> Any:
-        """A DuckDB connection with one view per table (over the Parquet parts or the CSVs)."""
+    def connect(self, tables: Sequence[str] = RUN_TABLES) -> Any:
+        """A DuckDB connection with one view per table (over the Parquet parts or the CSVs): the
+        per-run ``tables`` (default: all five), ``comparison`` and ``registry``. Progress bars are
+        off (they would print into notebook outputs)."""
         import duckdb
 
         con = duckdb.connect()
-        for t in RUN_TABLES:
+        con.execute("SET enable_progress_bar = false")
+        for t in tables:
             con.execute(f"CREATE VIEW {t} AS {self._duck_source(t)}")
         comp = self.path / "aggregate" / "comparison.csv"
         if comp.is_file():
@@ -525,6 +554,26 @@ def _duck_columns(file: str) -> str:
 
 def _sql_str(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _duck_arrow(relation: Any) -> pa.Table:
+    """A DuckDB relation's rows as an Arrow table (``to_arrow_table`` from DuckDB 1.4, ``arrow``
+    before)."""
+    return relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+
+
+def _ident(name: str) -> str:
+    """A column name quoted for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_value(value: Any) -> str:
+    """A filter value as an SQL literal (text quoted; bools and numbers as such)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return repr(float(value)) if isinstance(value, (float, np.floating)) else str(int(value))
+    return _sql_str(value)
 
 
 def _empty_as_null(table: pa.Table) -> pa.Table:
@@ -762,8 +811,6 @@ def _split_runs(table: pa.Table) -> dict[str, pa.Table]:
     if table.num_rows == 0:
         return {}
     ids = table.column("run_id").to_numpy(zero_copy_only=False)
-    import numpy as np
-
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]
     return {ids[s]: table.slice(s, e - s) for s, e in zip(starts, ends)}

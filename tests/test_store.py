@@ -338,3 +338,23 @@ def test_the_analysis_layer_reads_one_variant_from_the_store(tmp_path):
     assert set(analysis_load(out, variant=None).traders["run_id"].str.split("__").str[0]) == {
         "passive_baseline", "active_baseline", "passive_h1", "active_h1"}
     assert load_sweep(out).filter(variant="h1").traders["run_id"].nunique() == 4
+
+
+@pytest.mark.parametrize("which", ["parquet", "csv"])
+def test_aggregate_counts_and_sums_per_group_like_a_groupby_of_the_rows(which, pq_ref, smoke_ref):
+    s = load_sweep(pq_ref if which == "parquet" else smoke_ref)
+    got = s.aggregate("repayments", ["strategy", "run_id", "outcome"], ["face_value", "sell_count"],
+                      {"regime": "active"})
+    assert list(got.columns) == ["run_id", "outcome", "strategy", "n_rows", "face_value", "sell_count"]
+    assert str(got["sell_count"].dtype) == "int64" and str(got["face_value"].dtype) == "float64"
+    rep = s.repayment_events
+    act = rep[rep["regime"] == "active"]
+    want = (act.groupby(["run_id", "outcome", "strategy"])
+            .agg(n_rows=("face_value", "size"), face_value=("face_value", "sum"), sell_count=("sell_count", "sum"))
+            .reset_index())
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert got["n_rows"].sum() == len(act) and act["sell_count"].sum() > 0
+    with pytest.raises(KeyError, match="not a per-run table"):
+        s.aggregate("pairs", ["seed"])
+    with pytest.raises(ValueError, match="at least one column"):
+        s.aggregate("trades", [])

@@ -118,25 +118,35 @@ class SweepData:
             return getattr(self, key)
         return self._run_table(key, columns, where)
 
-    def count(self, table: str, by: Sequence[str], where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def count(self, table: str, by: Sequence[str], where: Mapping[str, Any] | None = None,
+              sums: Sequence[str] = ()) -> pd.DataFrame:
         """The number of rows (column ``n_rows``) of a per-run table per distinct combination of
-        the ``by`` columns, over the rows matching ``where`` (as in :meth:`read`); counted part by
-        part, so the table is never held in memory. Sorted by ``by``."""
+        the ``by`` columns, and the sum of each ``sums`` column, over the rows matching ``where``
+        (as in :meth:`read`); DuckDB scans the files in place (:meth:`Sweep.aggregate`), so the
+        table is never held in memory. Sorted by ``by``."""
         key = _TABLE_KEYS.get(table, table)
         if key not in RUN_FILES:
             raise KeyError(f"unknown table {table!r}; tables: {', '.join(RUN_FILES)}")
-        return self._store().count_rows(RUN_FILES[key], by, where)
+        return self._store().aggregate(RUN_FILES[key], by, sums, where)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """A DuckDB query over this object's pairs: the per-run tables (``trades``,
+        ``repayment_events``, ``inventory_timeseries``, ``system_state_timeseries``,
+        ``traders``) are views over the files holding only these pairs' runs, ``comparison`` is
+        the whole comparison table (:meth:`bilancio_lite.store.Sweep.sql`)."""
+        return self._store().sql(query)
 
     def read_for(self, *analyses: Any) -> dict[str, pd.DataFrame]:
         """The tables some analysis functions read, each read once with the union of the columns
         and rows they declare (:mod:`bilancio_lite.analysis.needs`): ``{table key: DataFrame}``,
         e.g. ``t = data.read_for(no_difference_pairs)`` then
         ``no_difference_pairs(comp, t["trades"], t["repayments"], t["inventory"])``. A table that
-        every one of them only counts comes as row counts (:meth:`count`)."""
+        every one of them only counts (and sums) comes grouped, as row counts and sums (:meth:`count`)."""
         out = {}
         for key, need in union(*analyses).items():
             if need.counts:
-                out[key] = self.count(key, need.columns, need.where)
+                out[key] = self.count(key, [c for c in need.columns if c not in need.sums], need.where,
+                                      need.sums)
             else:
                 out[key] = self.read(key, list(need.columns), need.where)
         return out

@@ -8,8 +8,9 @@ system_state §8.4, traders) declares what it reads with :func:`reads`::
 
 ``Need.columns`` are the columns it uses; ``Need.where`` ({column: values}) the rows it can use at
 all (rows outside it never change its result, e.g. the re-homing transfers of §3.5 for an analysis
-of customer trades). ``Need.counts``: the function only counts rows, so it also accepts the number
-of rows per distinct combination of ``columns`` (column :data:`COUNT`) instead of the rows. :meth:`bilancio_lite.analysis.io.SweepData.read_for` reads the union of what
+of customer trades). ``Need.counts``: the function only counts rows (and adds up the ``Need.sums`` columns), so it also
+accepts the rows grouped by the distinct combination of the other columns, with the number of rows
+(column :data:`COUNT`) and each ``sums`` column summed, instead of the rows. :meth:`bilancio_lite.analysis.io.SweepData.read_for` reads the union of what
 some functions need, with the column projection and the row filter pushed down into the Parquet
 read (:meth:`bilancio_lite.store.Sweep.table`); the functions themselves still accept whole tables.
 """
@@ -36,30 +37,40 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Need:
     """The columns of one table an analysis reads and, optionally, the only rows it can use
     (``where``: {column: accepted values}, all conditions must hold; None: every row); ``counts``:
-    row counts per distinct combination of the columns (column :data:`COUNT`) will do."""
+    row counts per distinct combination of the columns (column :data:`COUNT`) will do, with the
+    ``sums`` columns (numbers the function only adds up) summed per combination of the others."""
 
     columns: tuple[str, ...]
     where: Mapping[str, tuple[Any, ...]] | None = field(default=None)
     counts: bool = False
+    sums: tuple[str, ...] = ()
 
     def __init__(self, columns: Iterable[str], where: Mapping[str, Any] | None = None,
-                 counts: bool = False) -> None:
-        object.__setattr__(self, "columns", tuple(dict.fromkeys(columns)))
+                 counts: bool = False, sums: Iterable[str] = ()) -> None:
+        sums = tuple(dict.fromkeys(sums))
+        if sums and not counts:
+            raise ValueError("Need: sums= only with counts=True (the rows are grouped)")
+        object.__setattr__(self, "columns", tuple(dict.fromkeys((*columns, *sums))))
         object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "sums", sums)
         object.__setattr__(self, "where", None if where is None else {
             k: tuple(v) if isinstance(v, (list, tuple, set, frozenset)) else (v,) for k, v in where.items()})
 
     def __or__(self, other: "Need") -> "Need":
         """The union: every column of both, and the rows either can use (a condition survives only
         on a column both filter on, with the union of their values; so the result may read more
-        rows than either needs, never fewer)."""
+        rows than either needs, never fewer). Grouped rows do for the union only if they do for
+        both and no column one sums is one the other groups by."""
         cols = (*self.columns, *other.columns)
-        counts = self.counts and other.counts
+        sums = tuple(dict.fromkeys((*self.sums, *other.sums)))
+        keys = {c for n in (self, other) for c in n.columns if c not in n.sums}
+        counts = self.counts and other.counts and not keys & set(sums)
+        sums = sums if counts else ()
         if self.where is None or other.where is None:
-            return Need(cols, counts=counts)
+            return Need(cols, counts=counts, sums=sums)
         common = {k: tuple(dict.fromkeys((*self.where[k], *other.where[k])))
                   for k in self.where if k in other.where}
-        return Need(cols, common or None, counts=counts)
+        return Need(cols, common or None, counts=counts, sums=sums)
 
 
 def reads(**needs: Need) -> Callable[[F], F]:
