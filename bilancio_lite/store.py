@@ -515,7 +515,10 @@ class Sweep:
         import duckdb
 
         con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:  # in Jupyter without ipywidgets: the bar is off already,
+            pass                              # and DuckDB refuses to change the setting
         for t in tables:
             con.execute(f"CREATE VIEW {t} AS {self._duck_source(t)}")
         comp = self.path / "aggregate" / "comparison.csv"
