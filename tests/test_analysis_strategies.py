@@ -292,3 +292,46 @@ def test_strategy_cut_takeaways():
     assert takeaway_strategy_default_rates(cut, "kappa") == (
         "Traded liabilities default less often than never-traded ones in 1 of 2 kappa groups "
         "with both (more often in 1).")
+
+
+# ------------------------------------------------- grouped reads and the DuckDB pairing (issue 10)
+
+@pytest.fixture(scope="module", params=["parquet", "csv"])
+def invest_smoke(request, tmp_path_factory):
+    """The smoke sweep with the buyer policy on (§4.3): buys, all four strategies and
+    many-round-trip liabilities occur, which the plain smoke sweep (sells only) lacks."""
+    from bilancio_lite.analysis import load_sweep
+    from bilancio_lite.sweep import run_sweep
+    from factories.sweeps import smoke_config
+
+    out = tmp_path_factory.mktemp("invest") / "smoke"
+    cfg = smoke_config(format=request.param, model={"n_traders": 20, "Q_total": 2000.0, "invest": True})
+    assert run_sweep(cfg, out, engine="inline", workers=0, log=None, progress=False).exit_code == 0
+    data = load_sweep(out)
+    act = data.repayments.loc[data.repayments["regime"] == "active"]
+    assert set(act["strategy"]) == {"no_trade", "hold_to_maturity", "sell_before", "round_trip"}
+    assert act["many_round_trips"].any() and (act["buy_count"] > 0).any()
+    return data
+
+
+def test_grouped_active_rows_give_the_same_strategy_tables(invest_smoke):
+    data = invest_smoke
+    comp, whole = data.comparison, data.repayments
+    grouped = data.read_for(strategy_outcomes_by_run, strategy_flags, traded_vs_untraded)["repayments"]
+    assert "n_rows" in grouped.columns and len(grouped) < (whole["regime"] == "active").sum()
+    pd.testing.assert_frame_equal(strategy_outcomes_by_run(grouped, comp), strategy_outcomes_by_run(whole, comp))
+    pd.testing.assert_frame_equal(strategy_flags(grouped, comp), strategy_flags(whole, comp))
+    for by in (None, "effect_class", ["kappa", "mu"]):
+        pd.testing.assert_frame_equal(traded_vs_untraded(grouped, comp, by), traded_vs_untraded(whole, comp, by))
+
+
+@pytest.mark.parametrize("by", [None, "held_matching_maturity", "many_round_trips"])
+def test_duckdb_pairing_gives_strategy_vs_passive(invest_smoke, by):
+    from bilancio_lite.analysis.strategies import paired_by_strategy, read_paired_liabilities
+
+    data = invest_smoke
+    rows = read_paired_liabilities(data, by="held_matching_maturity" if by is None else by)
+    assert rows["passive_outcome"].isna().any() and (rows["passive_outcome"] == "defaulted").any()
+    want = strategy_vs_passive(data.repayments, data.comparison, by)
+    assert want["n_rescued"].sum() > 0 and want["n_no_passive_row"].sum() > 0
+    pd.testing.assert_frame_equal(paired_by_strategy(rows, by), want)

@@ -3,6 +3,11 @@
 All tables are built from active-run repayment rows (§8.2); passive rows are all ``no_trade`` by
 construction. Face is liability face ``n_tickets × S``. Rates are face-weighted and are 0 when the
 face in the denominator is 0 (§8.6 A).
+
+The functions that only count liabilities and add up faces (:func:`strategy_outcomes_by_run`,
+:func:`traded_vs_untraded`, :func:`strategy_flags`) also accept the rows grouped, with a row count
+:data:`~.needs.COUNT` and the face columns summed (``Need(counts=True)``, issue 10); faces are
+integer-valued (``n_tickets × S``), so their sums are exact in any order.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from ._common import (
     CELL_KEYS, PAIR_CONTEXT, PAIR_KEYS, STRATEGIES, as_list, empty_frame, pair_context, ratio,
     regime_rows, require, sort_frame, with_liability_face,
 )
-from .needs import ACTIVE, Need, columns, reads
+from .needs import ACTIVE, COUNT, Need, columns, reads
 
 _PER_STRATEGY = ("count", "face", "default_count", "default_face", "default_rate", "face_share")
 
@@ -37,30 +42,51 @@ TRADED_VALUE_COLUMNS: list[str] = [
     "untraded_liabilities", "untraded_face", "untraded_default_face", "untraded_default_rate",
     "rate_difference"]
 
-_REP_COLUMNS = list(PAIR_KEYS) + ["regime", "trader_id", "n_tickets", "outcome", "strategy"]
+_REP_COLUMNS = list(PAIR_KEYS) + ["regime", "n_tickets", "outcome", "strategy"]
 #: The repayment columns :func:`~._common.with_liability_face` takes the liability face from.
 LIABILITY_FACE_COLUMNS: tuple[str, ...] = ("n_tickets", "face_value", "ticket_face")
-_ACTIVE_REP = Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS), where=ACTIVE)
+#: The face columns summed per group when the active rows come grouped (``ticket_face`` = S is a key).
+_FACE_SUMS: tuple[str, ...] = ("n_tickets", "face_value")
+
+
+def _active_counts(*flags: str) -> Need:
+    """The active repayment rows grouped by pair, outcome, strategy and ``flags``, faces summed."""
+    return Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS, flags), where=ACTIVE, counts=True,
+                sums=_FACE_SUMS)
+
+
+def _check_strategies(strategy: pd.Series) -> None:
+    """Raise ``ValueError`` on a missing or unknown strategy label (§7.4)."""
+    bad = set(strategy.dropna().unique()) - set(STRATEGIES)
+    if bad or strategy.isna().any():
+        raise ValueError(f"unknown strategy label(s) {sorted(map(str, bad))}; expected {STRATEGIES}")
+
+
+def _weights(rows: pd.DataFrame) -> pd.Series:
+    """How many liabilities each row stands for: its :data:`~.needs.COUNT` in grouped rows, else 1."""
+    if COUNT in rows.columns:
+        return rows[COUNT].astype("int64")
+    return pd.Series(1, index=rows.index, dtype="int64")
 
 
 def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame,
                        extra: Sequence[str] = ()) -> pd.DataFrame:
-    """The active rows with ``liability_face``, ``is_default`` and ``default_face``; of the input's
+    """The active rows (raw, or grouped with :data:`~.needs.COUNT`) with ``liability_face``,
+    ``is_default``, ``default_face`` and the weight ``_n`` (:func:`_weights`); of the input's
     columns only :data:`_REP_COLUMNS`, the face columns and ``extra`` are kept (issue 10: a copy of
     every repayment column was 03's memory peak)."""
     require(repayments, [c for c in _REP_COLUMNS if c != "n_tickets"], "repayments")
-    wanted = {*_REP_COLUMNS, *LIABILITY_FACE_COLUMNS, "liability_face", *extra}
+    wanted = {*_REP_COLUMNS, *LIABILITY_FACE_COLUMNS, "liability_face", COUNT, *extra}
     repayments = repayments[[c for c in repayments.columns if c in wanted]]
     rep = with_liability_face(regime_rows(repayments, "active"), comparison)
-    bad = set(rep["strategy"].dropna().unique()) - set(STRATEGIES)
-    if bad or rep["strategy"].isna().any():
-        raise ValueError(f"unknown strategy label(s) {sorted(map(str, bad))}; expected {STRATEGIES}")
+    _check_strategies(rep["strategy"])
+    rep["_n"] = _weights(rep)
     rep["is_default"] = rep["outcome"] == "defaulted"
     rep["default_face"] = rep["liability_face"].where(rep["is_default"], 0.0)
     return rep
 
 
-@reads(repayments=_ACTIVE_REP)
+@reads(repayments=_active_counts())
 def strategy_outcomes_by_run(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """aggregate/strategy_outcomes_by_run.csv (§8.6 A): one row per pair (active run).
 
@@ -76,9 +102,10 @@ def strategy_outcomes_by_run(repayments: pd.DataFrame, comparison: pd.DataFrame)
         return empty_frame(BY_RUN_COLUMNS)
     rep = _active_repayments(repayments, comparison)
     pk = list(PAIR_KEYS)
+    rep["_n_default"] = rep["_n"].where(rep["is_default"], 0)
     per = (rep.groupby(pk + ["strategy"])
-           .agg(count=("strategy", "size"), face=("liability_face", "sum"),
-                default_count=("is_default", "sum"), default_face=("default_face", "sum"))
+           .agg(count=("_n", "sum"), face=("liability_face", "sum"),
+                default_count=("_n_default", "sum"), default_face=("default_face", "sum"))
            .unstack("strategy"))
     wide = pd.DataFrame(index=per.index)
     for s in STRATEGIES:
@@ -207,7 +234,7 @@ def strategy_effect_correlation(by_run: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
 
 
-@reads(repayments=_ACTIVE_REP | Need(["buy_count", "sell_count"], where=ACTIVE))
+@reads(repayments=_active_counts("buy_count", "sell_count"))
 def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
                        by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Face-weighted default rates of traded vs never-traded liabilities (§8.6 A/B).
@@ -233,7 +260,7 @@ def traded_vs_untraded(repayments: pd.DataFrame, comparison: pd.DataFrame,
     rep["traded"] = (rep["buy_count"] + rep["sell_count"]) > 0
     for flag, name in ((True, "traded"), (False, "untraded")):
         m = rep["traded"] == flag
-        rep[f"{name}_liabilities"] = m.astype("int64")
+        rep[f"{name}_liabilities"] = rep["_n"].where(m, 0)
         rep[f"{name}_face"] = rep["liability_face"].where(m, 0.0)
         rep[f"{name}_default_face"] = rep["default_face"].where(m, 0.0)
     sums = [f"{n}_{m}" for n in ("traded", "untraded") for m in ("liabilities", "face", "default_face")]
@@ -261,6 +288,10 @@ FLAG_COLUMNS: list[str] = [
     "face_many_round_trips", "default_rate_many_round_trips"]
 
 
+#: Columns of :func:`paired_liabilities` / :func:`read_paired_liabilities` (after the ``by`` columns).
+PAIRED_ROW_COLUMNS: list[str] = ["strategy", "outcome", "liability_face", "passive_outcome", "passive_face"]
+
+
 @reads(repayments=Need(columns(_REP_COLUMNS, LIABILITY_FACE_COLUMNS, "liability_id", "buy_count", "sell_count",
                                "held_matching_maturity", "many_round_trips")))  # by: one of these flags
 def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
@@ -268,8 +299,59 @@ def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
     """Each active liability paired with the same liability (same pair, same ``liability_id``) in
     the passive run: does a strategy turn defaults into repayments? (§7.4, §8.6 A)
 
-    One row per strategy (all four, in order; per ``by`` group if given, ``by`` naming
-    repayment columns such as ``held_matching_maturity`` or ``many_round_trips``):
+    :func:`paired_by_strategy` of :func:`paired_liabilities`; ``by`` names repayment columns such as
+    ``held_matching_maturity`` or ``many_round_trips``.
+    """
+    return paired_by_strategy(paired_liabilities(repayments, comparison, by), by)
+
+
+def paired_liabilities(repayments: pd.DataFrame, comparison: pd.DataFrame,
+                       by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per active liability of the comparison's pairs (§8.2) with its passive counterpart
+    (same pair, same ``liability_id``; at most one, else ``ValueError``): the ``by`` columns and
+    :data:`PAIRED_ROW_COLUMNS`, ``passive_outcome``/``passive_face`` missing when there is none."""
+    keys = as_list(by)
+    pk = list(PAIR_KEYS)
+    ctx = pair_context(comparison)
+    require(repayments, ["liability_id", "buy_count", "sell_count"] + keys, "repayments")
+    # only the columns used below are carried through the merge (issue 10: 03's memory peak)
+    used = list(dict.fromkeys(pk + keys + ["liability_id", "strategy", "outcome", "liability_face"]))
+    act = _active_repayments(repayments, comparison, extra=used)[used].merge(ctx[pk], on=pk, how="inner")
+    pas = with_liability_face(regime_rows(repayments, "passive"), comparison)
+    pas = pas[pk + ["liability_id", "outcome", "liability_face"]].rename(
+        columns={"outcome": "passive_outcome", "liability_face": "passive_face"})
+    m = act.merge(pas, on=pk + ["liability_id"], how="left", validate="one_to_one")
+    return m[keys + PAIRED_ROW_COLUMNS]
+
+
+def read_paired_liabilities(data, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`paired_liabilities` of a :class:`~.io.SweepData`'s pairs, joined and grouped by
+    DuckDB (issue 10): one row per distinct ``by`` columns, strategy, outcome and passive outcome,
+    with the row count :data:`~.needs.COUNT` and both faces summed. The liability face is the
+    repayment table's ``face_value`` (§8.2; the sweep's tables name S ``ticket_face``), so a sum
+    is exact. A liability with two passive rows would be counted twice here (the raw path raises)."""
+    keys = as_list(by)
+    on = ", ".join(f'"{c}"' for c in (*PAIR_KEYS, "liability_id"))
+    sel = [f'a."{k}"' for k in keys] + ["a.strategy", "NULLIF(a.outcome, '') AS outcome"]
+    grouped = ", ".join(sel)
+    order = ", ".join([f'"{k}"' for k in keys] + ["strategy", "outcome", "passive_outcome"])
+    query = f"""
+        WITH a AS (SELECT * FROM repayment_events WHERE regime = 'active'),
+             p AS (SELECT {on}, outcome AS passive_outcome, face_value AS passive_face
+                   FROM repayment_events WHERE regime = 'passive')
+        SELECT {grouped}, NULLIF(p.passive_outcome, '') AS passive_outcome,
+               count(*)::BIGINT AS {COUNT}, fsum(a.face_value) AS liability_face,
+               fsum(p.passive_face) AS passive_face
+        FROM a LEFT JOIN p USING ({on})
+        GROUP BY ALL ORDER BY {order} NULLS LAST"""
+    return data.sql(query)[keys + PAIRED_ROW_COLUMNS + [COUNT]]
+
+
+def paired_by_strategy(paired: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """The strategy-vs-passive table (§7.4, §8.6 A) from :func:`paired_liabilities` rows (or
+    :func:`read_paired_liabilities` groups, weighted by :data:`~.needs.COUNT`).
+
+    One row per strategy (all four, in order; per ``by`` group if given):
     ``n_liabilities`` and ``face`` (active), ``default_rate_active`` (face-weighted over all of
     them), ``n_matched`` (those with a passive row), ``default_rate_passive`` (face-weighted over
     the matched passive rows), and the paired counts ``n_repaid_both``, ``n_rescued`` (defaulted
@@ -279,39 +361,23 @@ def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
     Rates are 0 when their face is 0.
     """
     keys = as_list(by)
-    pk = list(PAIR_KEYS)
-    ctx = pair_context(comparison)
-    require(repayments, ["liability_id", "buy_count", "sell_count"] + keys, "repayments")
-    # only the columns used below are carried through the merges (issue 10: 03's memory peak)
-    used = list(dict.fromkeys(pk + keys + ["liability_id", "strategy", "liability_face", "default_face",
-                                           "is_default"]))
-    act = _active_repayments(repayments, comparison, extra=used)[used].merge(ctx[pk], on=pk, how="inner")
-    pas = with_liability_face(regime_rows(repayments, "passive"), comparison)
-    pas = pas[pk + ["liability_id", "outcome", "liability_face"]].rename(
-        columns={"outcome": "_p_outcome", "liability_face": "_p_face"})
-    m = act.merge(pas, on=pk + ["liability_id"], how="left", validate="one_to_one")
-    del act, pas
-    matched = m["_p_outcome"].notna()
-    p_def = m["_p_outcome"] == "defaulted"
-    a_def = m["is_default"]
-    m["_matched"] = matched
-    m["_p_face_m"] = m["_p_face"].where(matched, 0.0)
-    m["_p_def_face"] = m["_p_face"].where(p_def, 0.0)
-    m["_rb"] = matched & ~p_def & ~a_def
-    m["_resc"] = p_def & ~a_def
-    m["_harm"] = matched & ~p_def & a_def
-    m["_db"] = p_def & a_def
-    m["_nop"] = ~matched
+    require(paired, keys + PAIRED_ROW_COLUMNS, "paired liabilities")
+    _check_strategies(paired["strategy"])
+    n = _weights(paired)
+    matched = paired["passive_outcome"].notna()
+    p_def = paired["passive_outcome"] == "defaulted"
+    a_def = paired["outcome"] == "defaulted"
+    p_face = paired["passive_face"]
+    m = paired[keys + ["strategy"]].assign(
+        n_liabilities=n, face=paired["liability_face"], _dface=paired["liability_face"].where(a_def, 0.0),
+        n_matched=n.where(matched, 0), _pface=p_face.where(matched, 0.0), _pdface=p_face.where(p_def, 0.0),
+        n_repaid_both=n.where(matched & ~p_def & ~a_def, 0), n_rescued=n.where(p_def & ~a_def, 0),
+        n_harmed=n.where(matched & ~p_def & a_def, 0), n_defaulted_both=n.where(p_def & a_def, 0),
+        n_no_passive_row=n.where(~matched, 0))
     full = (pd.MultiIndex.from_product([sorted(m[k].dropna().unique()) for k in keys]
                                        + [list(STRATEGIES)], names=keys + ["strategy"])
             if keys else pd.Index(list(STRATEGIES), name="strategy"))
-    g = (m.groupby(keys + ["strategy"])
-         .agg(n_liabilities=("strategy", "size"), face=("liability_face", "sum"),
-              _dface=("default_face", "sum"), n_matched=("_matched", "sum"),
-              _pface=("_p_face_m", "sum"), _pdface=("_p_def_face", "sum"),
-              n_repaid_both=("_rb", "sum"), n_rescued=("_resc", "sum"), n_harmed=("_harm", "sum"),
-              n_defaulted_both=("_db", "sum"), n_no_passive_row=("_nop", "sum"))
-         .reindex(full).fillna(0).reset_index())
+    g = m.groupby(keys + ["strategy"]).sum().reindex(full).fillna(0).reset_index()
     g["default_rate_active"] = ratio(g["_dface"], g["face"])
     g["default_rate_passive"] = ratio(g["_pdface"], g["_pface"])
     for c in ("n_liabilities", "n_matched", "n_repaid_both", "n_rescued", "n_harmed",
@@ -320,8 +386,7 @@ def strategy_vs_passive(repayments: pd.DataFrame, comparison: pd.DataFrame,
     return sort_frame(g[keys + PAIRED_VALUE_COLUMNS], keys + ["strategy"])
 
 
-@reads(repayments=_ACTIVE_REP | Need(["buy_count", "sell_count", "many_round_trips", "held_matching_maturity"],
-                                     where=ACTIVE))
+@reads(repayments=_active_counts("buy_count", "sell_count", "many_round_trips", "held_matching_maturity"))
 def strategy_flags(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """One-row census of the active liabilities (§7.4): how many pairs had the buyer policy on
     (``invest``, NaN if the column is absent), how many liabilities were traded, had a buy or a
@@ -337,14 +402,15 @@ def strategy_flags(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.Dat
     many = act["many_round_trips"].astype(bool)
     face_many = float(act.loc[many, "liability_face"].sum())
     inv = comparison["invest"].astype(bool).sum() if "invest" in comparison.columns else np.nan
-    row = {"n_pairs": len(ctx), "n_pairs_invest": inv, "n_liabilities": len(act),
-           "n_traded": int(((act["buy_count"] + act["sell_count"]) > 0).sum()),
-           "n_with_buy": int((act["buy_count"] > 0).sum()),
-           "n_with_sell": int((act["sell_count"] > 0).sum()),
-           "n_hold_to_maturity": int((act["strategy"] == "hold_to_maturity").sum()),
-           "n_round_trip": int((act["strategy"] == "round_trip").sum()),
-           "n_many_round_trips": int(many.sum()),
-           "n_held_matching_maturity": int(act["held_matching_maturity"].astype(bool).sum()),
+    n = act["_n"]
+    row = {"n_pairs": len(ctx), "n_pairs_invest": inv, "n_liabilities": int(n.sum()),
+           "n_traded": int(n[(act["buy_count"] + act["sell_count"]) > 0].sum()),
+           "n_with_buy": int(n[act["buy_count"] > 0].sum()),
+           "n_with_sell": int(n[act["sell_count"] > 0].sum()),
+           "n_hold_to_maturity": int(n[act["strategy"] == "hold_to_maturity"].sum()),
+           "n_round_trip": int(n[act["strategy"] == "round_trip"].sum()),
+           "n_many_round_trips": int(n[many].sum()),
+           "n_held_matching_maturity": int(n[act["held_matching_maturity"].astype(bool)].sum()),
            "face_many_round_trips": face_many,
            "default_rate_many_round_trips": ratio(float(act.loc[many, "default_face"].sum()), face_many)}
     return pd.DataFrame([row], columns=FLAG_COLUMNS)
