@@ -13,6 +13,7 @@ integer-valued (``n_tickets × S``), so their sums are exact in any order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from ._common import (
     regime_rows, require, sort_frame, with_liability_face,
 )
 from .needs import ACTIVE, COUNT, Need, columns, reads
+
+if TYPE_CHECKING:
+    from .io import SweepData
 
 _PER_STRATEGY = ("count", "face", "default_count", "default_face", "default_rate", "face_share")
 
@@ -324,7 +328,7 @@ def paired_liabilities(repayments: pd.DataFrame, comparison: pd.DataFrame,
     return m[keys + PAIRED_ROW_COLUMNS]
 
 
-def read_paired_liabilities(data, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+def read_paired_liabilities(data: SweepData, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """:func:`paired_liabilities` of a :class:`~.io.SweepData`'s pairs, joined and grouped by
     DuckDB (issue 10): one row per distinct ``by`` columns, strategy, outcome and passive outcome,
     with the row count :data:`~.needs.COUNT` and both faces summed. The liability face is the
