@@ -334,21 +334,20 @@ def read_paired_liabilities(data: SweepData, by: str | Sequence[str] | None = No
     with the row count :data:`~.needs.COUNT` and both faces summed. The liability face is the
     repayment table's ``face_value`` (§8.2; the sweep's tables name S ``ticket_face``), so a sum
     is exact. A liability with two passive rows would be counted twice here (the raw path raises)."""
-    keys = as_list(by)
+    keys = [f'"{k}"' for k in as_list(by)]
     on = ", ".join(f'"{c}"' for c in (*PAIR_KEYS, "liability_id"))
-    sel = [f'a."{k}"' for k in keys] + ["a.strategy", "NULLIF(a.outcome, '') AS outcome"]
-    grouped = ", ".join(sel)
-    order = ", ".join([f'"{k}"' for k in keys] + ["strategy", "outcome", "passive_outcome"])
+    order = ", ".join([*keys, "strategy", "outcome", "passive_outcome"])
     query = f"""
-        WITH a AS (SELECT * FROM repayment_events WHERE regime = 'active'),
+        WITH a AS (SELECT {", ".join([on, *keys])}, strategy, outcome, face_value AS liability_face
+                   FROM repayment_events WHERE regime = 'active'),
              p AS (SELECT {on}, outcome AS passive_outcome, face_value AS passive_face
                    FROM repayment_events WHERE regime = 'passive')
-        SELECT {grouped}, NULLIF(p.passive_outcome, '') AS passive_outcome,
-               count(*)::BIGINT AS {COUNT}, fsum(a.face_value) AS liability_face,
-               fsum(p.passive_face) AS passive_face
+        SELECT {"".join(k + ", " for k in keys)}strategy, NULLIF(outcome, '') AS outcome,
+               NULLIF(passive_outcome, '') AS passive_outcome, count(*)::BIGINT AS {COUNT},
+               fsum(liability_face) AS liability_face, fsum(passive_face) AS passive_face
         FROM a LEFT JOIN p USING ({on})
         GROUP BY ALL ORDER BY {order} NULLS LAST"""
-    return data.sql(query)[keys + PAIRED_ROW_COLUMNS + [COUNT]]
+    return data.sql(query)[as_list(by) + PAIRED_ROW_COLUMNS + [COUNT]]
 
 
 def paired_by_strategy(paired: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
