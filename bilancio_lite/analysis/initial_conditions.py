@@ -265,7 +265,7 @@ def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame
         init = norm_keys(initial_traders)
         if "regime" in init.columns:  # traders.csv: identical t = 0 rows in both regimes
             init = init.assign(_pref=(init["regime"] != "passive").astype(int)).sort_values(
-                pk + ["trader_id", "_pref"], kind="mergesort")
+                "_pref", kind="mergesort")  # stable: the first passive row is kept
         init = init.drop_duplicates(pk + ["trader_id"], keep="first")[pk + ["trader_id", *INITIAL_FEATURES]]
         init = init.merge(ctx[pk], on=pk, how="inner")
     ids = [per_trader[pk + ["trader_id"]]] + ([init[pk + ["trader_id"]]] if init is not None else [])
