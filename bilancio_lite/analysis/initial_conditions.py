@@ -145,25 +145,34 @@ def trader_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.
     return _by_pair_and_trader(_filled(out[TRADER_REPAYMENT_COLUMNS]))
 
 
+_TRADER_KEYS = ", ".join([*PAIR_KEYS, "trader_id"])
 _READ_TRADER_REPAYMENTS = f"""
-SELECT {", ".join(PAIR_KEYS)}, trader_id,
-    -- one cycle-1 row per trader and regime (its t = 0 liabilities share a due day, §2.6)
-    arg_min(maturity_day, regime <> 'passive') FILTER (WHERE cycle = 1) AS own_due_day,
-    arg_min(face_value, regime <> 'passive') FILTER (WHERE cycle = 1) AS init_liability_face,
-    min(face_held_by_traders) FILTER (WHERE cycle = 1 AND regime = 'passive') AS held_face_passive,
-    bool_or(outcome = 'defaulted') FILTER (WHERE regime = 'passive') AS defaulted_passive,
-    min(maturity_day) FILTER (WHERE regime = 'passive' AND outcome = 'defaulted') AS default_day_passive,
-    bool_or(outcome = 'defaulted') FILTER (WHERE regime = 'active') AS defaulted_active,
-    min(maturity_day) FILTER (WHERE regime = 'active' AND outcome = 'defaulted') AS default_day_active,
-    bool_or(buy_count + sell_count > 0) FILTER (WHERE regime = 'active') AS used_dealer,
-    sum(buy_count) FILTER (WHERE regime = 'active')::BIGINT AS buy_count,
-    sum(sell_count) FILTER (WHERE regime = 'active')::BIGINT AS sell_count,
-    count(*) FILTER (WHERE regime = 'active') AS n_liabilities_active,
-    fsum(face_value) FILTER (WHERE regime = 'active') AS face_active,
-    {", ".join(f"fsum(face_value) FILTER (WHERE regime = 'active' AND strategy = '{s}') AS face_{s}"
-               for s in STRATEGIES)}
-FROM repayment_events
-GROUP BY ALL
+WITH passive AS (
+    SELECT {_TRADER_KEYS},
+        min(maturity_day) FILTER (WHERE cycle = 1) AS due_passive,
+        min(face_value) FILTER (WHERE cycle = 1) AS face_passive,
+        min(face_held_by_traders) FILTER (WHERE cycle = 1) AS held_face_passive,
+        bool_or(outcome = 'defaulted') AS defaulted_passive,
+        min(maturity_day) FILTER (WHERE outcome = 'defaulted') AS default_day_passive
+    FROM repayment_events WHERE regime = 'passive' GROUP BY ALL),
+active AS (
+    SELECT {_TRADER_KEYS},
+        min(maturity_day) FILTER (WHERE cycle = 1) AS due_active,
+        min(face_value) FILTER (WHERE cycle = 1) AS face_active_c1,
+        bool_or(outcome = 'defaulted') AS defaulted_active,
+        min(maturity_day) FILTER (WHERE outcome = 'defaulted') AS default_day_active,
+        bool_or(buy_count + sell_count > 0) AS used_dealer,
+        sum(buy_count)::BIGINT AS buy_count,
+        sum(sell_count)::BIGINT AS sell_count,
+        count(*) AS n_liabilities_active,
+        fsum(face_value) AS face_active,
+        {", ".join(f"fsum(face_value) FILTER (WHERE strategy = '{s}') AS face_{s}" for s in STRATEGIES)}
+    FROM repayment_events WHERE regime = 'active' GROUP BY ALL)
+-- one cycle-1 row per trader and regime (its t = 0 liabilities share a due day, §2.6): the passive one
+-- if present
+SELECT *, coalesce(due_passive, due_active) AS own_due_day,
+    coalesce(face_passive, face_active_c1) AS init_liability_face
+FROM passive FULL OUTER JOIN active USING ({_TRADER_KEYS})
 """
 
 
