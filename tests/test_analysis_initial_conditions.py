@@ -15,9 +15,13 @@ from bilancio_lite.analysis import (
     initial_conditions_summary, mismatch_sign, takeaway_paired_defaults, takeaway_rescued_harmed,
     takeaway_strategy_mix, takeaway_usage_by_feature, trader_initial_conditions,
 )
+from bilancio_lite.analysis import io
 from bilancio_lite.analysis.initial_conditions import (
-    BY_FEATURE_COLUMNS, SUMMARY_VALUE_COLUMNS, TRADER_COLUMNS,
+    BY_FEATURE_COLUMNS, SUMMARY_VALUE_COLUMNS, TRADER_COLUMNS, TRADER_REPAYMENT_COLUMNS,
+    read_trader_repayments, trader_repayments,
 )
+from bilancio_lite.sweep import run_sweep
+from bilancio_lite.sweep.config import SweepConfig
 from factories.frames import P, REP_COLS, comparison, frame, rep
 
 PR = P(0.5, delta_passive=0.5, delta_active=0.5)
@@ -196,3 +200,45 @@ def test_initial_conditions_takeaways():
     for fn in (takeaway_usage_by_feature, takeaway_paired_defaults, takeaway_strategy_mix,
                takeaway_rescued_harmed):
         assert fn(empty) == "No traders with the needed initial conditions."
+
+
+# --------------------------------------------------------------------------- per-trader reduction
+
+
+def test_the_per_trader_reduction_stands_in_for_the_rows():
+    comp, reps, init = world()
+    per = trader_repayments(reps, comp)
+    assert list(per.columns) == TRADER_REPAYMENT_COLUMNS and per["trader_id"].tolist() == ["H1", "H2", "H3", "H4"]
+    assert per["held_face_passive"].tolist() == [60, 40, 20, 20]  # the passive cycle-1 rows
+    for given in (None, init):
+        pd.testing.assert_frame_equal(trader_initial_conditions(per, comp, given),
+                                      trader_initial_conditions(reps, comp, given))
+    with pytest.raises(KeyError, match="per-trader repayments"):
+        trader_initial_conditions(per.drop(columns="face_round_trip"), comp)
+
+
+@pytest.fixture(scope="module", params=["parquet", "csv"])
+def buying_sweep(request, tmp_path_factory):
+    """8 small pairs with the buyer policy `invest` on (§1, §4.4), so traders buy, round-trip and default."""
+    cfg = SweepConfig.from_dict({
+        "name": "buying", "model": {"n_traders": 20, "Q_total": 2000.0, "invest": True},
+        "grid": {"kappa": [0.5, 2], "mu": [0, 0.75]}, "replicates": 2, "base_seed": 42,
+        "output": {"format": request.param, "detailed_logging": True}}, default_name="buying")
+    out = tmp_path_factory.mktemp("buying") / request.param
+    assert run_sweep(cfg, out, engine="inline", workers=0, log=None, progress=False).exit_code == 0
+    return io.load_sweep(out)
+
+
+def test_read_trader_repayments_gives_the_reduction_of_the_rows(buying_sweep):
+    data = buying_sweep
+    rows = data.repayments
+    # the sweep exercises what the reduction adds up: buys, round trips, later cycles, defaults
+    act = rows[rows["regime"] == "active"]
+    assert act["buy_count"].sum() > 0 and (act["strategy"] == "round_trip").any()
+    assert (rows["cycle"] > 1).any() and (rows["outcome"] == "defaulted").any()
+    got = read_trader_repayments(data)
+    want = trader_repayments(rows, data.comparison)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["defaulted_passive"].any() and got["defaulted_active"].any() and got["used_dealer"].any()
+    pd.testing.assert_frame_equal(trader_initial_conditions(got, data.comparison, data.traders),
+                                  trader_initial_conditions(rows, data.comparison, data.traders))

@@ -31,6 +31,7 @@ CALLS = {
     "strategy_flags": lambda t, c: strategies.strategy_flags(t["repayments"], c),
     "trader_initial_conditions": lambda t, c: initial_conditions.trader_initial_conditions(
         t["repayments"], c, t["traders"]),
+    "trader_repayments": lambda t, c: initial_conditions.trader_repayments(t["repayments"], c),
     "dealer_inventory_share": lambda t, c: horizons.dealer_inventory_share(t["inventory"], t["system_state"]),
     "first_default_days": lambda t, c: horizons.first_default_days(t["repayments"], c),
     "bucket_depletion": lambda t, c: horizons.bucket_depletion(t["inventory"]),

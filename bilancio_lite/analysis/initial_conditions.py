@@ -10,6 +10,12 @@ passive run nobody trades, so holdings at the first settlement are the initial h
 - ``init_claims_face`` = the debtor's cycle-1 ``face_held_by_traders`` (all ring tickets of
   H_{i-1} are held by H_i until then).
 
+Only per-trader facts of the repayment rows are used (cycle-1 features, per regime defaulted / first
+default day, active usage sums): :func:`trader_repayments` reduces the rows to one row per (pair,
+trader) (:data:`TRADER_REPAYMENT_COLUMNS`), :func:`read_trader_repayments` gives the same frame with
+DuckDB scanning the sweep's files in place, and :func:`trader_initial_conditions` accepts either the
+rows or that frame.
+
 Initial cash is not in the four §8 CSVs: pass ``initial_traders`` (columns ``trader_id, init_cash,
 init_liability_face, init_claims_face, own_due_day, debtor_due_day`` + pair keys; the logs writer's
 traders.csv, ``SweepData.traders``, has them, and its passive rows are used when both regimes are
@@ -26,8 +32,9 @@ import pandas as pd
 
 from ._common import (
     PAIR_KEYS, STRATEGIES, as_list, empty_frame, norm_keys, pair_context, ratio, require,
-    sort_frame, trader_index, with_liability_face,
+    trader_index, with_liability_face,
 )
+from .io import SweepData
 from .needs import Need, columns, reads
 from .strategies import LIABILITY_FACE_COLUMNS
 
@@ -41,18 +48,29 @@ BIN_ORDERS: dict[str, tuple[str, ...]] = {
 INITIAL_FEATURES: tuple[str, ...] = (
     "init_cash", "init_liability_face", "init_claims_face", "own_due_day", "debtor_due_day")
 
+#: The columns of traders.csv :func:`trader_initial_conditions` reads (its ``initial_traders``).
+INITIAL_TRADER_COLUMNS: tuple[str, ...] = columns(PAIR_KEYS, "regime", "trader_id", INITIAL_FEATURES)
+
 TRADER_COLUMNS: list[str] = [
     *PAIR_KEYS, "trader_id", *INITIAL_FEATURES, "init_cash_debt_ratio", "maturity_mismatch",
     "net_position", "defaulted_passive", "defaulted_active", "default_day_passive",
     "default_day_active", "used_dealer", "buy_count", "sell_count", "n_liabilities_active",
     "face_active", *[f"face_{s}" for s in STRATEGIES], "cash_debt_bin", "claims_tercile",
     "mismatch_sign"]
+#: One row per (pair, trader) of the repayment rows (§8.2): ``own_due_day`` / ``init_liability_face``
+#: of its cycle-1 row (the passive one if present), ``held_face_passive`` (``face_held_by_traders``
+#: of its passive cycle-1 row: the claims on it held by its ring creditor at t = 0), the per-regime
+#: outcomes and the active usage sums of :data:`TRADER_COLUMNS`.
+TRADER_REPAYMENT_COLUMNS: list[str] = [
+    *PAIR_KEYS, "trader_id", "own_due_day", "init_liability_face", "held_face_passive",
+    "defaulted_passive", "default_day_passive", "defaulted_active", "default_day_active", "used_dealer",
+    "buy_count", "sell_count", "n_liabilities_active", "face_active", *[f"face_{s}" for s in STRATEGIES]]
 SUMMARY_VALUE_COLUMNS: list[str] = [
     "n_traders", "dealer_usage_rate", *[f"share_{s}" for s in STRATEGIES], "default_rate_passive",
     "default_rate_active", "n_rescued", "n_harmed"]
 
 
-def _derived_features(rep: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
+def _cycle_one(rep: pd.DataFrame) -> pd.DataFrame:
     pk = list(PAIR_KEYS)
     c1 = rep.loc[rep["cycle"] == 1]
     # Due days are identical in both regimes; holdings are initial only in the passive run.
@@ -62,17 +80,8 @@ def _derived_features(rep: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
     own = first[pk + ["trader_id", "maturity_day", "liability_face"]].rename(
         columns={"maturity_day": "own_due_day", "liability_face": "init_liability_face"})
     held = first.loc[first["regime"] == "passive", pk + ["trader_id", "face_held_by_traders"]]
-    own = own.merge(held, on=pk + ["trader_id"], how="left")
-    own = own.merge(ctx[pk + ["n_traders"]], on=pk, how="left")
-    idx = own["trader_id"].map(trader_index)
-    n = own["n_traders"].astype("int64")
-    own["_debtor"] = ["H" + str((i - 2) % k + 1) for i, k in zip(idx, n)]
-    debtor = own[pk + ["trader_id", "own_due_day", "face_held_by_traders"]].rename(
-        columns={"trader_id": "_debtor", "own_due_day": "debtor_due_day",
-                 "face_held_by_traders": "init_claims_face"})
-    own = own.drop(columns=["face_held_by_traders", "n_traders"]).merge(
-        debtor, on=pk + ["_debtor"], how="left")
-    return own.drop(columns="_debtor")
+    return own.merge(held.rename(columns={"face_held_by_traders": "held_face_passive"}),
+                     on=pk + ["trader_id"], how="left")
 
 
 def _regime_outcomes(rep: pd.DataFrame, regime: str) -> pd.DataFrame:
@@ -95,6 +104,116 @@ def _active_usage(rep: pd.DataFrame) -> pd.DataFrame:
                  face_active=("liability_face", "sum"),
                  **{f"face_{s}": (f"face_{s}", "sum") for s in STRATEGIES})
             .reset_index())
+
+
+def _filled(per_trader: pd.DataFrame) -> pd.DataFrame:
+    """Types of :data:`TRADER_REPAYMENT_COLUMNS`; a trader without rows of a regime did not
+    default or trade there (false / 0)."""
+    out = norm_keys(per_trader)
+    for c in ("own_due_day", "init_liability_face", "held_face_passive", "default_day_passive",
+              "default_day_active"):
+        out[c] = out[c].astype("float64")
+    for c in ("defaulted_passive", "defaulted_active", "used_dealer"):
+        out[c] = out[c].astype("boolean").fillna(False).astype(bool)
+    for c in ("buy_count", "sell_count", "n_liabilities_active"):
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ["face_active", *[f"face_{s}" for s in STRATEGIES]]:
+        out[c] = out[c].fillna(0.0).astype("float64")
+    return out
+
+
+@reads(repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "cycle", "maturity_day", "outcome",
+                               "face_held_by_traders", "buy_count", "sell_count", "strategy",
+                               LIABILITY_FACE_COLUMNS)))
+def trader_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """The repayment rows (§8.2) reduced to one row per (pair, trader) with
+    :data:`TRADER_REPAYMENT_COLUMNS` (§8.6 E): ``defaulted_<regime>`` / ``default_day_<regime>``
+    (some cohort defaulted / its earliest ``maturity_day``), and over the active rows
+    ``used_dealer`` (some ``buy_count + sell_count > 0``), the trade counts, the number of matured
+    liabilities and their face, in all and per ``strategy`` (§7.4). Sorted by pair and trader."""
+    pk = list(PAIR_KEYS)
+    require(repayments, pk + ["regime", "trader_id", "cycle", "maturity_day", "outcome",
+                              "face_held_by_traders", "buy_count", "sell_count", "strategy"],
+            "repayments")
+    rep = with_liability_face(repayments, comparison)
+    out = rep[pk + ["trader_id"]].drop_duplicates()
+    for part in (_cycle_one(rep), _regime_outcomes(rep, "passive"), _regime_outcomes(rep, "active"),
+                 _active_usage(rep)):
+        out = out.merge(part, on=pk + ["trader_id"], how="left")
+    if out.empty:
+        return empty_frame(TRADER_REPAYMENT_COLUMNS)
+    return _by_pair_and_trader(_filled(out[TRADER_REPAYMENT_COLUMNS]))
+
+
+_TRADER_KEYS = ", ".join([*PAIR_KEYS, "trader_id"])
+_READ_TRADER_REPAYMENTS = f"""
+WITH passive AS (
+    SELECT {_TRADER_KEYS},
+        min(maturity_day) FILTER (WHERE cycle = 1) AS due_passive,
+        min(face_value) FILTER (WHERE cycle = 1) AS face_passive,
+        min(face_held_by_traders) FILTER (WHERE cycle = 1) AS held_face_passive,
+        bool_or(outcome = 'defaulted') AS defaulted_passive,
+        min(maturity_day) FILTER (WHERE outcome = 'defaulted') AS default_day_passive
+    FROM repayment_events WHERE regime = 'passive' GROUP BY ALL),
+active AS (
+    SELECT {_TRADER_KEYS},
+        min(maturity_day) FILTER (WHERE cycle = 1) AS due_active,
+        min(face_value) FILTER (WHERE cycle = 1) AS face_active_c1,
+        bool_or(outcome = 'defaulted') AS defaulted_active,
+        min(maturity_day) FILTER (WHERE outcome = 'defaulted') AS default_day_active,
+        bool_or(buy_count + sell_count > 0) AS used_dealer,
+        sum(buy_count)::BIGINT AS buy_count,
+        sum(sell_count)::BIGINT AS sell_count,
+        count(*) AS n_liabilities_active,
+        fsum(face_value) AS face_active,
+        {", ".join(f"fsum(face_value) FILTER (WHERE strategy = '{s}') AS face_{s}" for s in STRATEGIES)}
+    FROM repayment_events WHERE regime = 'active' GROUP BY ALL)
+-- one cycle-1 row per trader and regime (its t = 0 liabilities share a due day, §2.6): the passive one
+-- if present
+SELECT *, coalesce(due_passive, due_active) AS own_due_day,
+    coalesce(face_passive, face_active_c1) AS init_liability_face
+FROM passive FULL OUTER JOIN active USING ({_TRADER_KEYS})
+"""
+
+
+def read_trader_repayments(data: SweepData) -> pd.DataFrame:
+    """:func:`trader_repayments` of ``data``'s repayment rows, computed by DuckDB over the files in
+    place (:meth:`~bilancio_lite.analysis.io.SweepData.sql`), so the rows are never held in memory
+    (§8.6 E; issue 10). ``face_value`` of repayment_events is the liability face ``n_tickets × S``
+    (§8.2); faces are multiples of S, so their sums are exact in any order."""
+    out = data.sql(_READ_TRADER_REPAYMENTS)
+    if out.empty:
+        return empty_frame(TRADER_REPAYMENT_COLUMNS)
+    return _by_pair_and_trader(_filled(out[TRADER_REPAYMENT_COLUMNS]))
+
+
+def _debtor_features(per_trader: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
+    """Per (pair, trader) with a cycle-1 row: ``debtor_due_day`` and ``init_claims_face``, the
+    ``own_due_day`` and ``held_face_passive`` of its ring debtor H_{i-1} (H_N for H_1, §2.6)."""
+    pk = list(PAIR_KEYS)
+    own = per_trader.loc[per_trader["own_due_day"].notna(),
+                         pk + ["trader_id", "own_due_day", "held_face_passive"]]
+    n = own[pk].merge(ctx[pk + ["n_traders"]], on=pk, how="left")["n_traders"].to_numpy("int64")
+    own = own.assign(_i=_trader_indices(own["trader_id"]))
+    own["_debtor"] = (own["_i"].to_numpy() - 2) % n + 1
+    debtor = own[pk + ["_i", "own_due_day", "held_face_passive"]].rename(
+        columns={"_i": "_debtor", "own_due_day": "debtor_due_day", "held_face_passive": "init_claims_face"})
+    return own[pk + ["trader_id", "_debtor"]].merge(debtor, on=pk + ["_debtor"], how="left").drop(
+        columns="_debtor")
+
+
+def _trader_indices(trader_ids: pd.Series) -> np.ndarray:
+    """:func:`trader_index` of each id ("H17" → 17, else -1), computed once per distinct id."""
+    codes, uniques = pd.factorize(trader_ids)  # a missing id gets code -1: the appended -1
+    return np.append([trader_index(t) for t in uniques], -1).astype("int64")[codes]
+
+
+def _by_pair_and_trader(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` sorted by the pair keys and the trader's ring index, as :func:`._common.sort_frame` sorts
+    them (stable; H2 before H10)."""
+    keys = df[list(PAIR_KEYS)].reset_index(drop=True).assign(_i=_trader_indices(df["trader_id"]))
+    order = keys.sort_values([*PAIR_KEYS, "_i"], kind="mergesort").index.to_numpy()
+    return df.iloc[order].reset_index(drop=True)
 
 
 def cash_debt_bin(ratio_values) -> pd.Series:
@@ -127,43 +246,44 @@ def mismatch_sign(values) -> pd.Series:
     return out
 
 
-@reads(repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "cycle", "maturity_day", "outcome",
-                               "face_held_by_traders", "buy_count", "sell_count", "strategy",
-                               LIABILITY_FACE_COLUMNS)),
-       traders=Need(columns(PAIR_KEYS, "regime", "trader_id", INITIAL_FEATURES)))
+@reads(repayments=trader_repayments.reads["repayments"], traders=Need(INITIAL_TRADER_COLUMNS))
 def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame,
                               initial_traders: pd.DataFrame | None = None) -> pd.DataFrame:
     """aggregate/trader_initial_conditions.csv (§8.6 E): one row per (pair, trader) with
     :data:`TRADER_COLUMNS`.
 
-    ``init_cash_debt_ratio = init_cash / init_liability_face``; ``maturity_mismatch =
-    debtor_due_day − own_due_day`` (> 0: paid after paying); ``net_position = init_cash +
-    init_claims_face − init_liability_face`` (equity at face, §2.6). Outcomes come from repayment
-    rows: ``defaulted_*`` / ``default_day_*`` per regime; ``used_dealer``, trade counts and the
-    strategy face ``face_<s>`` from the active rows (trades inside matured windows).
+    ``repayments``: the repayment rows (§8.2), or their reduction to one row per (pair, trader)
+    (:func:`trader_repayments`, :func:`read_trader_repayments`; recognised by its column
+    ``n_liabilities_active``). ``init_cash_debt_ratio = init_cash / init_liability_face``;
+    ``maturity_mismatch = debtor_due_day − own_due_day`` (> 0: paid after paying); ``net_position
+    = init_cash + init_claims_face − init_liability_face`` (equity at face, §2.6). Outcomes come
+    from repayment rows: ``defaulted_*`` / ``default_day_*`` per regime; ``used_dealer``, trade
+    counts and the strategy face ``face_<s>`` from the active rows (trades inside matured windows).
     """
     pk = list(PAIR_KEYS)
-    require(repayments, pk + ["regime", "trader_id", "cycle", "maturity_day", "outcome",
-                              "face_held_by_traders", "buy_count", "sell_count", "strategy"],
-            "repayments")
+    if "n_liabilities_active" in repayments.columns:
+        require(repayments, TRADER_REPAYMENT_COLUMNS, "per-trader repayments")
+        per_trader = norm_keys(repayments)
+    else:
+        per_trader = trader_repayments(repayments, comparison)
     ctx = pair_context(comparison)
-    rep = with_liability_face(repayments, comparison)
-    rep = rep.merge(ctx[pk], on=pk, how="inner")
+    per_trader = per_trader.merge(ctx[pk], on=pk, how="inner")
     init = None
     if initial_traders is not None:
         require(initial_traders, pk + ["trader_id", *INITIAL_FEATURES], "initial_traders")
         init = norm_keys(initial_traders)
         if "regime" in init.columns:  # traders.csv: identical t = 0 rows in both regimes
             init = init.assign(_pref=(init["regime"] != "passive").astype(int)).sort_values(
-                pk + ["trader_id", "_pref"], kind="mergesort")
+                "_pref", kind="mergesort")  # stable: the first passive row is kept
         init = init.drop_duplicates(pk + ["trader_id"], keep="first")[pk + ["trader_id", *INITIAL_FEATURES]]
         init = init.merge(ctx[pk], on=pk, how="inner")
-    ids = [rep[pk + ["trader_id"]]] + ([init[pk + ["trader_id"]]] if init is not None else [])
+    ids = [per_trader[pk + ["trader_id"]]] + ([init[pk + ["trader_id"]]] if init is not None else [])
     base = pd.concat(ids, ignore_index=True).drop_duplicates()
     if base.empty:
         return empty_frame(TRADER_COLUMNS)
 
-    out = base.merge(_derived_features(rep, ctx), on=pk + ["trader_id"], how="left")
+    out = _filled(base.merge(per_trader, on=pk + ["trader_id"], how="left"))
+    out = out.merge(_debtor_features(per_trader, ctx), on=pk + ["trader_id"], how="left")
     out["init_cash"] = np.nan
     if init is not None:
         out = out.merge(init.rename(columns={f: f"_given_{f}" for f in INITIAL_FEATURES}),
@@ -174,24 +294,13 @@ def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame
     for f in INITIAL_FEATURES:
         out[f] = out[f].astype("float64")
 
-    for regime in ("passive", "active"):
-        out = out.merge(_regime_outcomes(rep, regime), on=pk + ["trader_id"], how="left")
-        out[f"defaulted_{regime}"] = out[f"defaulted_{regime}"].fillna(False).astype(bool)
-        out[f"default_day_{regime}"] = out[f"default_day_{regime}"].astype("float64")
-    out = out.merge(_active_usage(rep), on=pk + ["trader_id"], how="left")
-    out["used_dealer"] = out["used_dealer"].fillna(False).astype(bool)
-    for c in ("buy_count", "sell_count", "n_liabilities_active"):
-        out[c] = out[c].fillna(0).astype("int64")
-    for c in ["face_active", *[f"face_{s}" for s in STRATEGIES]]:
-        out[c] = out[c].fillna(0.0).astype("float64")
-
     out["init_cash_debt_ratio"] = ratio(out["init_cash"], out["init_liability_face"], np.nan)
     out["maturity_mismatch"] = out["debtor_due_day"] - out["own_due_day"]
     out["net_position"] = out["init_cash"] + out["init_claims_face"] - out["init_liability_face"]
     out["cash_debt_bin"] = cash_debt_bin(out["init_cash_debt_ratio"]).to_numpy()
     out["claims_tercile"] = claims_tercile(out["init_claims_face"]).to_numpy()
     out["mismatch_sign"] = mismatch_sign(out["maturity_mismatch"]).to_numpy()
-    return sort_frame(out[TRADER_COLUMNS], pk + ["trader_id"])
+    return _by_pair_and_trader(out[TRADER_COLUMNS])
 
 
 def initial_conditions_summary(table: pd.DataFrame,

@@ -7,6 +7,10 @@ Hypotheses (§8.6 C):
 - H3 healthy traders trade: more than 50% of traded face comes from traders that default in
   neither regime (false when nothing was traded).
 "Traded" means the trader was the customer of at least one active-run customer trade (trades.csv).
+:func:`no_difference_pairs` only counts trades and adds up their face, so it also accepts the
+trades grouped by the columns it reads (``n_rows`` per group, ``face`` summed; what
+:meth:`~bilancio_lite.analysis.io.SweepData.read_for` gives it): faces are multiples of S, so the
+sums are exact in any order.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from ._common import (
     PAIR_KEYS, customer_trades, empty_frame, norm_keys, pair_context, regime_rows, require,
     sort_frame,
 )
-from .needs import CUSTOMER_TRADES, Need, columns, reads
+from .needs import COUNT, CUSTOMER_TRADES, Need, columns, reads
 from .usage import inventory_stats
 
 NO_DIFFERENCE_COLUMNS: list[str] = list(PAIR_KEYS) + [
@@ -42,14 +46,28 @@ def _defaulters(repayments: pd.DataFrame, regime: str) -> pd.DataFrame:
     return rep.drop_duplicates()
 
 
-@reads(trades=Need(columns(PAIR_KEYS, "regime", "kind", "route", "face", "trader_id", "buyer_type",
-                           "seller_type"), where=CUSTOMER_TRADES),
-       repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "outcome"), where={"outcome": "defaulted"}),
+def _weighted_customer_trades(trades: pd.DataFrame) -> pd.DataFrame:
+    """Active-run customer trades with ``_n`` (the rows each stands for: its ``n_rows`` when the
+    trades come grouped, else 1) and ``_interior`` (``_n`` for interior trades, else 0)."""
+    cust = customer_trades(trades)
+    n = (cust[COUNT].astype("int64") if COUNT in cust.columns
+         else pd.Series(1, index=cust.index, dtype="int64"))
+    return cust.assign(_n=n, _interior=n.where(cust["route"] == "interior", 0))
+
+
+@reads(trades=Need(columns(PAIR_KEYS, "regime", "kind", "route", "trader_id", "buyer_type", "seller_type"),
+                   where=CUSTOMER_TRADES, counts=True, sums=("face",)),
+       repayments=Need(columns(PAIR_KEYS, "regime", "trader_id", "outcome"), where={"outcome": "defaulted"},
+                       counts=True),
        inventory=inventory_stats.reads["inventory"])
 def no_difference_pairs(comparison: pd.DataFrame, trades: pd.DataFrame, repayments: pd.DataFrame,
                         inventory: pd.DataFrame) -> pd.DataFrame:
     """aggregate/no_difference_pairs.csv (§8.6 C): one row per ``unchanged`` pair with
-    :data:`NO_DIFFERENCE_COLUMNS` (pair keys + the columns and hypotheses listed in §8.6 C)."""
+    :data:`NO_DIFFERENCE_COLUMNS` (pair keys + the columns and hypotheses listed in §8.6 C).
+
+    ``trades`` and ``repayments`` may come as rows or grouped, with a column ``n_rows`` (the
+    declared reads, ``counts=True``): only trade counts, trade face sums and the distinct
+    defaulting traders are used."""
     pk = list(PAIR_KEYS)
     ctx = pair_context(comparison, extra=["initial_tickets", "delta_passive"])
     require(ctx, ["initial_tickets"], "comparison")
@@ -63,15 +81,15 @@ def no_difference_pairs(comparison: pd.DataFrame, trades: pd.DataFrame, repaymen
             out[c] = out[c].astype(bool)
         return out
 
-    cust = customer_trades(trades)
+    cust = _weighted_customer_trades(trades)
+    # The "never used" test counts every customer interior trade; the rest only trader customers.
+    interior = cust.groupby(pk)["_interior"].sum().rename("_any_interior").reset_index()
     cust = cust.loc[(cust["buyer_type"] == "trader") | (cust["seller_type"] == "trader")]
     per_trader = (cust.groupby(pk + ["trader_id"])
-                  .agg(_n=("kind", "size"), _face=("face", "sum"),
-                       _interior=("route", lambda r: int((r == "interior").sum())))
+                  .agg(_n=("_n", "sum"), _face=("face", "sum"))
                   .reset_index())
     trade_tot = (per_trader.groupby(pk)
-                 .agg(trader_dealer_trade_count=("_n", "sum"), total_face_traded=("_face", "sum"),
-                      _interior=("_interior", "sum"))
+                 .agg(trader_dealer_trade_count=("_n", "sum"), total_face_traded=("_face", "sum"))
                  .reset_index())
 
     d_act = _defaulters(repayments, "active")
@@ -85,11 +103,6 @@ def no_difference_pairs(comparison: pd.DataFrame, trades: pd.DataFrame, repaymen
     pt["_healthy_face"] = pt["_face"].where(pt["_defaulted_somewhere"].isna(), 0.0)
     healthy = pt.groupby(pk)["_healthy_face"].sum().reset_index()
 
-    # Interior trades in the (possibly empty) per-trader table include trader customers only; the
-    # "never used" test counts every customer interior trade.
-    all_cust = customer_trades(trades)
-    interior = (all_cust.assign(_i=all_cust["route"] == "interior").groupby(pk)["_i"].sum()
-                .rename("_any_interior").reset_index())
     inv = inventory_stats(inventory)[pk + ["dealer_empty_fraction"]]
 
     out = ctx[pk + ["identical_default_set", "delta_passive", "face_value", "initial_tickets"]]
