@@ -90,6 +90,23 @@ def test_defaults_by_cycle_counts_defaulted_cohorts():
     assert "passive: 1 of 2 defaulted cohorts (50%) in cycle 1" in why.takeaway_defaults_by_cycle(t)
 
 
+def test_defaults_by_cycle_on_grouped_rows_equals_rows():
+    rep = pd.DataFrame({"regime": ["passive"] * 4 + ["active"] * 4, "cycle": [1, 1, 2, 2, 1, 1, 3, 3],
+                        "outcome": ["defaulted", "defaulted", "repaid", "defaulted"] * 2,
+                        "face_value": [20.0, 40.0, 20.0, 60.0, 80.0, 20.0, 40.0, 20.0],
+                        "maturity_day": [3, 3, 8, 9, 4, 5, 12, 12]})
+    keys = ["regime", "cycle", "outcome", "maturity_day"]
+    grouped = rep.groupby(keys, as_index=False).agg(n_rows=("face_value", "size"), face_value=("face_value", "sum"))
+    assert len(grouped) < len(rep)
+    pd.testing.assert_frame_equal(why.defaults_by_cycle(grouped), why.defaults_by_cycle(rep))
+
+
+def test_pair_of_strips_the_regime_keeping_the_index():
+    run_id = pd.Series(["active_k0.5_s1", "passive_k0.5_s1", "active_k1_s2", "active_k0.5_s1"], index=[7, 3, 5, 1])
+    got = why.pair_of(run_id)
+    assert got.tolist() == ["k0.5_s1", "k0.5_s1", "k1_s2", "k0.5_s1"] and got.index.tolist() == [7, 3, 5, 1]
+
+
 def test_outside_mid_path_gives_mean_and_quantiles_per_bucket_and_day():
     ss = pd.DataFrame({"regime": ["active"] * 4, "day": [0, 0, 1, 1], "M_short": [1.0, 0.5, 0.8, 0.4],
                        "M_mid": [1.0] * 4, "M_long": [1.0] * 4})
@@ -137,3 +154,10 @@ def test_inventory_provenance_counts_each_source():
     assert p["tickets_at_t0"] == 3 and p["tickets_repaid_to_dealers"] == 2
     assert p["mean_share_ticket_days_from_customers"] == 0.25
     assert "3 received at t = 0" in why.takeaway_provenance(why.inventory_provenance(trades, comp, rep, tr))
+    # grouped rows (Need.counts): faces and tickets summed per distinct combination of the rest
+    g_rep = rep.groupby(["run_id", "regime", "outcome", "ticket_face"], as_index=False).agg(
+        n_rows=("outcome", "size"), face_held_by_dealers=("face_held_by_dealers", "sum"))
+    g_tr = tr.groupby(["run_id", "regime"], as_index=False).agg(n_rows=("regime", "size"),
+                                                                dealer_tickets=("dealer_tickets", "sum"))
+    pd.testing.assert_frame_equal(why.inventory_provenance(trades, comp, g_rep, g_tr),
+                                  why.inventory_provenance(trades, comp, rep, tr))
