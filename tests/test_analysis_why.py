@@ -49,6 +49,18 @@ def test_each_rescued_mechanism_and_sales_after_the_default_day_do_not_count():
     assert m == {"H2": "rescued_by_sale", "H3": "debtor_rescued", "H4": "other"}
 
 
+def test_mechanisms_need_only_the_rows_of_defaulted_traders():
+    # the declared read keeps traders with defaulted = True: the other rows never change the result
+    traders = traders_frame([("passive", "H1", None), ("passive", "H2", 2), ("passive", "H3", 4), ("passive", "H4", None),
+                             ("active", "H1", 3), ("active", "H2", None), ("active", "H3", None), ("active", "H4", None)])
+    assert why.trader_mechanisms.reads["traders"].where == {"defaulted": (True,)}
+    sales = pd.DataFrame([sale("H2", 2, "H1", 5), sale("H1", 0, "H4", 1)])
+    whole = why.trader_mechanisms(traders, sales, COMP)
+    assert set(whole["mechanism"]) == {"sold_claim_that_paid", "rescued_by_sale", "debtor_rescued"}
+    only = why.trader_mechanisms(traders[traders["default_day"].notna()], sales, COMP)
+    pd.testing.assert_frame_equal(only, whole)
+
+
 def test_h1s_debtor_is_the_last_trader_of_the_ring():
     traders = [("passive", "H1", None), ("passive", "H4", None), ("active", "H1", 3), ("active", "H4", 2)]
     out = why.trader_mechanisms(traders_frame(traders), pd.DataFrame(columns=list(sale("H1", 0, "H4", 1))), COMP)

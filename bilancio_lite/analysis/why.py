@@ -255,16 +255,17 @@ def _debtor(trader_id: pd.Series, n_traders: pd.Series) -> pd.Series:
     return "H" + np.where(i == 1, n, i - 1).astype(str)
 
 
-@reads(traders=Need(["run_id", "regime", "trader_id", "default_day", "n_traders"]),
+@reads(traders=Need(["run_id", "regime", "trader_id", "default_day", "n_traders"], where={"defaulted": True}),
        trades=Need(["run_id", "regime", "kind", "side", "seller_type", "seller_id", "day", "issuer_id",
                     "ticket_due_day"],
                    where={"regime": "active", "kind": "customer", "side": "SELL", "seller_type": "trader"}))
 def trader_mechanisms(traders: pd.DataFrame, trades: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """One row per harmed or rescued trader with the mechanism that explains it (module docstring).
 
-    ``traders``: traders.csv of both regimes; ``trades``: trades.csv (the active runs' customer
-    sales are used; a pair whose trades were not logged shows no sales); ``comparison`` adds the
-    variant and rollover_lender. Columns :data:`MECHANISM_COLUMNS`, sorted by pair and trader.
+    ``traders``: traders.csv of both regimes (only the rows of defaulted traders are used: a trader
+    without a row in a regime did not default there); ``trades``: trades.csv (the active runs'
+    customer sales are used; a pair whose trades were not logged shows no sales); ``comparison``
+    adds the variant and rollover_lender. Columns :data:`MECHANISM_COLUMNS`, sorted by pair and trader.
     """
     require(traders, ["run_id", "regime", "trader_id", "default_day", "n_traders"], "traders")
     require(trades, ["run_id", "regime", "kind", "side", "seller_type", "seller_id", "day",
