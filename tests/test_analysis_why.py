@@ -89,6 +89,11 @@ def test_trade_days_fill_missing_days_and_shares_sum_to_one():
     assert t["day"].tolist() == list(range(6))
     assert t["n_trades"].tolist() == [1, 0, 0, 1, 0, 0] and t["share"].sum() == pytest.approx(1.0)
     assert "50.0% on day 0, the last on day 3" in why.takeaway_trade_days(t)
+    # row counts per (run, regime, kind, day) (Need.counts) give the same table
+    more = pd.concat([trades, trades.iloc[[0, 0, 1]]], ignore_index=True)
+    grouped = more.groupby(["run_id", "regime", "kind", "day"], as_index=False).size().rename(columns={"size": "n_rows"})
+    assert len(grouped) < len(more)
+    pd.testing.assert_frame_equal(why.trade_days(grouped, 5), why.trade_days(more, 5))
 
 
 def test_defaults_by_cycle_counts_defaulted_cohorts():

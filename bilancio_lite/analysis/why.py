@@ -82,13 +82,15 @@ def _pair_context(comparison: pd.DataFrame) -> pd.DataFrame:
     return ctx
 
 
-@reads(trades=Need(["run_id", "regime", "kind", "day"], where=CUSTOMER_TRADES))
+@reads(trades=Need(["run_id", "regime", "kind", "day"], where=CUSTOMER_TRADES, counts=True))
 def trade_days(trades: pd.DataFrame, last_day: int | None = None) -> pd.DataFrame:
     """Customer trades per day of the active runs (§8.1): ``day``, ``n_trades``, ``share`` of all,
-    ``n_runs_trading`` (runs with a trade that day). Days without trades up to ``last_day`` are 0."""
+    ``n_runs_trading`` (runs with a trade that day). Days without trades up to ``last_day`` are 0.
+    ``trades`` may also be row counts per (run_id, regime, kind, day) (``Need.counts``)."""
     require(trades, ["run_id", "regime", "kind", "day"], "trades")
     cust = trades[(trades["regime"] == "active") & (trades["kind"] == "customer")]
-    g = cust.groupby("day").agg(n_trades=("run_id", "size"), n_runs_trading=("run_id", "nunique"))
+    cust = cust.assign(_n=cust[COUNT].astype("int64") if COUNT in cust.columns else 1)
+    g = cust.groupby("day").agg(n_trades=("_n", "sum"), n_runs_trading=("run_id", "nunique"))
     top = int(max(last_day or 0, g.index.max() if len(g) else 0))
     g = g.reindex(range(top + 1), fill_value=0).rename_axis("day").reset_index()
     total = g["n_trades"].sum()
