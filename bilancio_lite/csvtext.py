@@ -48,11 +48,12 @@ def _column_text(col: pd.Series) -> pa.Array | None:
                else pa.array(col.to_numpy(dtype=object, na_value=None), from_pandas=True))
         if not any(test(arr.type) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)):
             return None  # other objects: to_csv writes their str()
-        arr = arr.cast(pa.string()).fill_null("")
-        if len(arr) and (not pc.all(pc.string_is_ascii(arr)).as_py()
-                         or pc.any(pc.match_substring_regex(arr, _QUOTED)).as_py()):
+        enc = arr.cast(pa.string()).fill_null("").dictionary_encode()  # each distinct text checked once
+        words = enc.dictionary
+        if len(words) and (not pc.all(pc.string_is_ascii(words)).as_py()
+                           or pc.any(pc.match_substring_regex(words, _QUOTED)).as_py()):
             return None
-        return arr
+        return words.take(enc.indices)
     return None
 
 
