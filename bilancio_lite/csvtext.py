@@ -46,6 +46,8 @@ def _column_text(col: pd.Series) -> pa.Array | None:
     if isinstance(col.dtype, pd.StringDtype) or col.dtype == object:
         arr = (pa.array(col.array) if isinstance(col.dtype, pd.StringDtype)  # Arrow-backed: no copy
                else pa.array(col.to_numpy(dtype=object, na_value=None), from_pandas=True))
+        if isinstance(arr, pa.ChunkedArray):  # an Arrow-backed column may hold several chunks
+            arr = arr.combine_chunks()
         if not any(test(arr.type) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)):
             return None  # other objects: to_csv writes their str()
         enc = arr.cast(pa.string()).fill_null("").dictionary_encode()  # each distinct text checked once

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from bilancio_lite import atomic, csvtext
@@ -35,6 +36,12 @@ def test_plain_frames_give_the_bytes_to_csv_writes(rows, monkeypatch):
     df = plain_frame().iloc[rows]
     assert b"".join(csvtext.csv_chunks(df)) == to_csv_bytes(df)
     monkeypatch.setattr(csvtext, "CHUNK_ROWS", 77)  # pieces join up to the same bytes
+    assert b"".join(csvtext.csv_chunks(df)) == to_csv_bytes(df)
+
+
+def test_text_columns_in_several_arrow_chunks_are_joined():
+    df = pd.concat([plain_frame(40), plain_frame(30)], ignore_index=True)
+    assert pa.array(df["text"].array).num_chunks == 2
     assert b"".join(csvtext.csv_chunks(df)) == to_csv_bytes(df)
 
 
