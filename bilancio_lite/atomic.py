@@ -82,8 +82,16 @@ def write_json(path: str | os.PathLike, data: Any, indent: int = 2) -> Path:
 
 
 def write_csv(df: "pd.DataFrame", path: str | os.PathLike) -> Path:
-    """Write a DataFrame as CSV (``DataFrame.to_csv``, no index), atomically; return the path."""
+    """Write a DataFrame as CSV (``DataFrame.to_csv``, no index), atomically; return the path.
+    Frames of plain columns are formatted column-wise to the same bytes (:mod:`.csvtext`)."""
+    from .csvtext import csv_chunks
+
+    chunks = csv_chunks(df)
     with replacing(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
+        if chunks is None:
+            with open(tmp, "w", newline="") as fh:
+                df.to_csv(fh, index=False)
+        else:
+            with open(tmp, "wb") as fh:
+                fh.writelines(chunks)
     return Path(path)

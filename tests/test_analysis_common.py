@@ -34,6 +34,8 @@ def test_sort_frame_uses_natural_orders():
     assert sort_frame(df, ["effect_class"])["effect_class"].tolist() == [
         "improved", "unchanged", "worsened"]
     assert sort_frame(df, ["trader_id"])["trader_id"].tolist() == ["H1", "H2", "H10"]
+    other = pd.DataFrame({"regime": [None, "other", "active", "passive"], "i": [0, 1, 2, 3]})
+    assert sort_frame(other, ["regime"])["i"].tolist() == [3, 2, 0, 1]  # unknown and missing last, stable
 
 
 def test_builders_fill_only_columns_of_the_logs_schema():

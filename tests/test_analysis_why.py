@@ -49,6 +49,18 @@ def test_each_rescued_mechanism_and_sales_after_the_default_day_do_not_count():
     assert m == {"H2": "rescued_by_sale", "H3": "debtor_rescued", "H4": "other"}
 
 
+def test_mechanisms_need_only_the_rows_of_defaulted_traders():
+    # the declared read keeps traders with defaulted = True: the other rows never change the result
+    traders = traders_frame([("passive", "H1", None), ("passive", "H2", 2), ("passive", "H3", 4), ("passive", "H4", None),
+                             ("active", "H1", 3), ("active", "H2", None), ("active", "H3", None), ("active", "H4", None)])
+    assert why.trader_mechanisms.reads["traders"].where == {"defaulted": (True,)}
+    sales = pd.DataFrame([sale("H2", 2, "H1", 5), sale("H1", 0, "H4", 1)])
+    whole = why.trader_mechanisms(traders, sales, COMP)
+    assert set(whole["mechanism"]) == {"sold_claim_that_paid", "rescued_by_sale", "debtor_rescued"}
+    only = why.trader_mechanisms(traders[traders["default_day"].notna()], sales, COMP)
+    pd.testing.assert_frame_equal(only, whole)
+
+
 def test_h1s_debtor_is_the_last_trader_of_the_ring():
     traders = [("passive", "H1", None), ("passive", "H4", None), ("active", "H1", 3), ("active", "H4", 2)]
     out = why.trader_mechanisms(traders_frame(traders), pd.DataFrame(columns=list(sale("H1", 0, "H4", 1))), COMP)
@@ -77,6 +89,11 @@ def test_trade_days_fill_missing_days_and_shares_sum_to_one():
     assert t["day"].tolist() == list(range(6))
     assert t["n_trades"].tolist() == [1, 0, 0, 1, 0, 0] and t["share"].sum() == pytest.approx(1.0)
     assert "50.0% on day 0, the last on day 3" in why.takeaway_trade_days(t)
+    # row counts per (run, regime, kind, day) (Need.counts) give the same table
+    more = pd.concat([trades, trades.iloc[[0, 0, 1]]], ignore_index=True)
+    grouped = more.groupby(["run_id", "regime", "kind", "day"], as_index=False).size().rename(columns={"size": "n_rows"})
+    assert len(grouped) < len(more)
+    pd.testing.assert_frame_equal(why.trade_days(grouped, 5), why.trade_days(more, 5))
 
 
 def test_defaults_by_cycle_counts_defaulted_cohorts():
@@ -88,6 +105,23 @@ def test_defaults_by_cycle_counts_defaulted_cohorts():
         ["passive", 1, 1, 1], ["passive", 2, 1, 1], ["active", 1, 2, 1]]
     assert t.loc[2, "face_defaulted"] == 60.0 and t.loc[2, "default_rate"] == 0.5
     assert "passive: 1 of 2 defaulted cohorts (50%) in cycle 1" in why.takeaway_defaults_by_cycle(t)
+
+
+def test_defaults_by_cycle_on_grouped_rows_equals_rows():
+    rep = pd.DataFrame({"regime": ["passive"] * 4 + ["active"] * 4, "cycle": [1, 1, 2, 2, 1, 1, 3, 3],
+                        "outcome": ["defaulted", "defaulted", "repaid", "defaulted"] * 2,
+                        "face_value": [20.0, 40.0, 20.0, 60.0, 80.0, 20.0, 40.0, 20.0],
+                        "maturity_day": [3, 3, 8, 9, 4, 5, 12, 12]})
+    keys = ["regime", "cycle", "outcome", "maturity_day"]
+    grouped = rep.groupby(keys, as_index=False).agg(n_rows=("face_value", "size"), face_value=("face_value", "sum"))
+    assert len(grouped) < len(rep)
+    pd.testing.assert_frame_equal(why.defaults_by_cycle(grouped), why.defaults_by_cycle(rep))
+
+
+def test_pair_of_strips_the_regime_keeping_the_index():
+    run_id = pd.Series(["active_k0.5_s1", "passive_k0.5_s1", "active_k1_s2", "active_k0.5_s1"], index=[7, 3, 5, 1])
+    got = why.pair_of(run_id)
+    assert got.tolist() == ["k0.5_s1", "k0.5_s1", "k1_s2", "k0.5_s1"] and got.index.tolist() == [7, 3, 5, 1]
 
 
 def test_outside_mid_path_gives_mean_and_quantiles_per_bucket_and_day():
@@ -137,3 +171,10 @@ def test_inventory_provenance_counts_each_source():
     assert p["tickets_at_t0"] == 3 and p["tickets_repaid_to_dealers"] == 2
     assert p["mean_share_ticket_days_from_customers"] == 0.25
     assert "3 received at t = 0" in why.takeaway_provenance(why.inventory_provenance(trades, comp, rep, tr))
+    # grouped rows (Need.counts): faces and tickets summed per distinct combination of the rest
+    g_rep = rep.groupby(["run_id", "regime", "outcome", "ticket_face"], as_index=False).agg(
+        n_rows=("outcome", "size"), face_held_by_dealers=("face_held_by_dealers", "sum"))
+    g_tr = tr.groupby(["run_id", "regime"], as_index=False).agg(n_rows=("regime", "size"),
+                                                                dealer_tickets=("dealer_tickets", "sum"))
+    pd.testing.assert_frame_equal(why.inventory_provenance(trades, comp, g_rep, g_tr),
+                                  why.inventory_provenance(trades, comp, rep, tr))

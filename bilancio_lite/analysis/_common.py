@@ -94,8 +94,8 @@ def norm_keys(df: pd.DataFrame) -> pd.DataFrame:
 def _order_key(series: pd.Series) -> pd.Series:
     order = ORDERS.get(str(series.name))
     if order is not None:
-        rank = {v: i for i, v in enumerate(order)}
-        return series.map(lambda v: rank.get(v, len(order)))
+        rank = pd.Index(order).get_indexer(series)  # -1: not in the order
+        return pd.Series(np.where(rank < 0, len(order), rank), index=series.index, name=series.name)
     if series.name == "trader_id":
         return series.map(trader_index)
     return series

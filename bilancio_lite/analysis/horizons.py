@@ -97,10 +97,12 @@ def activity_vs_effect(usage: pd.DataFrame, column: str = "dealer_active_fractio
     return g[ACTIVITY_COLUMNS]
 
 
-@reads(repayments=Need(columns(PAIR_KEYS, "regime", "maturity_day", "outcome"), where={"outcome": "defaulted"}))
+@reads(repayments=Need(columns(PAIR_KEYS, "regime", "maturity_day", "outcome"), where={"outcome": "defaulted"},
+                       counts=True))
 def first_default_days(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """Per pair: the first ``maturity_day`` with a defaulted repayment row in each regime (NaN if
-    none) and ``first_default_delay = active − passive`` (§8.6 D)."""
+    none) and ``first_default_delay = active − passive`` (§8.6 D). Only which rows exist matters,
+    so ``repayments`` may also be grouped rows (``Need.counts``)."""
     pk = list(PAIR_KEYS)
     ctx = pair_context(comparison)
     require(repayments, pk + ["regime", "maturity_day", "outcome"], "repayments")

@@ -86,9 +86,10 @@ def inventory_stats(inventory: pd.DataFrame) -> pd.DataFrame:
     inv = inv.assign(_active=inv["dealer_inventory"] > 0, _vbt=as_bool(inv["vbt_used_this_step"]))
     days = inv.groupby(pk + ["day"]).agg(active=("_active", "any"), vbt=("_vbt", "any")).reset_index()
     days["active_day"] = days["day"].where(days["active"])
+    days["empty"] = ~days["active"]
     return (days.groupby(pk)
             .agg(dealer_active_fraction=("active", "mean"),
-                 dealer_empty_fraction=("active", lambda a: float((~a).mean())),
+                 dealer_empty_fraction=("empty", "mean"),
                  vbt_usage_fraction=("vbt", "mean"), dealer_last_active_day=("active_day", "max"))
             .reset_index())
 
@@ -114,10 +115,14 @@ def system_stats(system_state: pd.DataFrame) -> pd.DataFrame:
 
 
 @reads(repayments=Need(columns(PAIR_KEYS, "regime", "outcome", "buy_count", "sell_count",
-                               LIABILITY_FACE_COLUMNS), where=ACTIVE))
+                               LIABILITY_FACE_COLUMNS), where=ACTIVE,
+                       counts=True, sums=("n_tickets", "face_value")))
 def repayment_trade_stats(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """Per active run: face-weighted share of defaulted / repaid liabilities that traded (§7.3).
-    NaN when the run has no defaulted (resp. repaid) face."""
+    NaN when the run has no defaulted (resp. repaid) face.
+
+    ``repayments`` may also be grouped rows (``Need.counts``): the liability faces (``face_value``,
+    ``n_tickets``) summed per distinct combination of the other columns; only faces are added up."""
     pk = list(PAIR_KEYS)
     require(repayments, pk + ["regime", "outcome", "buy_count", "sell_count"], "repayments")
     rep = with_liability_face(regime_rows(repayments, "active"), comparison)

@@ -69,8 +69,10 @@ def lender_scope(sweep_dir: str | os.PathLike) -> list[str] | None:
 
 
 def pair_of(run_id: pd.Series) -> pd.Series:
-    """The pair id of a run id (``{regime}_{pair_id}``, §8)."""
-    return run_id.astype(str).str.split("_", n=1).str[1]
+    """The pair id of a run id (``{regime}_{pair_id}``, §8). Each distinct run id is split once."""
+    codes, uniques = pd.factorize(run_id, use_na_sentinel=False)
+    pairs = pd.Series(uniques).astype(str).str.split("_", n=1).str[1].to_numpy()
+    return pd.Series(pairs[codes], index=run_id.index, name=run_id.name, dtype=object)
 
 
 def _pair_context(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -80,13 +82,15 @@ def _pair_context(comparison: pd.DataFrame) -> pd.DataFrame:
     return ctx
 
 
-@reads(trades=Need(["run_id", "regime", "kind", "day"], where=CUSTOMER_TRADES))
+@reads(trades=Need(["run_id", "regime", "kind", "day"], where=CUSTOMER_TRADES, counts=True))
 def trade_days(trades: pd.DataFrame, last_day: int | None = None) -> pd.DataFrame:
     """Customer trades per day of the active runs (§8.1): ``day``, ``n_trades``, ``share`` of all,
-    ``n_runs_trading`` (runs with a trade that day). Days without trades up to ``last_day`` are 0."""
+    ``n_runs_trading`` (runs with a trade that day). Days without trades up to ``last_day`` are 0.
+    ``trades`` may also be row counts per (run_id, regime, kind, day) (``Need.counts``)."""
     require(trades, ["run_id", "regime", "kind", "day"], "trades")
     cust = trades[(trades["regime"] == "active") & (trades["kind"] == "customer")]
-    g = cust.groupby("day").agg(n_trades=("run_id", "size"), n_runs_trading=("run_id", "nunique"))
+    cust = cust.assign(_n=cust[COUNT].astype("int64") if COUNT in cust.columns else 1)
+    g = cust.groupby("day").agg(n_trades=("_n", "sum"), n_runs_trading=("run_id", "nunique"))
     top = int(max(last_day or 0, g.index.max() if len(g) else 0))
     g = g.reindex(range(top + 1), fill_value=0).rename_axis("day").reset_index()
     total = g["n_trades"].sum()
@@ -105,15 +109,23 @@ def takeaway_trade_days(table: pd.DataFrame) -> str:
             f"sell when the gap projection first shows a shortfall, which for most is at t = 0.")
 
 
-@reads(repayments=Need(["regime", "cycle", "outcome", "face_value", "maturity_day"]))
+@reads(repayments=Need(["regime", "cycle", "outcome", "face_value", "maturity_day"], counts=True,
+                       sums=("face_value",)))
 def defaults_by_cycle(repayments: pd.DataFrame) -> pd.DataFrame:
     """Defaulted liability cohorts by regime and cycle (§8.2): ``n_defaulted``, ``face_defaulted``
-    (u), ``n_matured``, ``default_rate`` (count share) and ``first_day`` / ``last_day``."""
+    (u), ``n_matured``, ``default_rate`` (count share) and ``first_day`` / ``last_day``.
+
+    ``repayments`` may also be grouped rows (``Need.counts``): ``n_rows`` rows per distinct
+    (regime, cycle, outcome, maturity_day) with their ``face_value`` summed."""
     require(repayments, ["regime", "cycle", "outcome", "face_value", "maturity_day"], "repayment_events")
-    df = repayments.assign(_d=repayments["outcome"] == "defaulted")
-    df = df.assign(_fd=df["face_value"].where(df["_d"], 0.0), _day=df["maturity_day"].where(df["_d"]))
+    d = repayments["outcome"] == "defaulted"
+    n = repayments[COUNT].astype("int64") if COUNT in repayments.columns else 1
+    df = pd.DataFrame({"regime": repayments["regime"], "cycle": repayments["cycle"],
+                       "_n": n, "_nd": d.astype("int64") * n,
+                       "_fd": repayments["face_value"].where(d, 0.0),
+                       "_day": repayments["maturity_day"].where(d)})
     g = df.groupby(["regime", "cycle"]).agg(
-        n_matured=("_d", "size"), n_defaulted=("_d", "sum"), face_defaulted=("_fd", "sum"),
+        n_matured=("_n", "sum"), n_defaulted=("_nd", "sum"), face_defaulted=("_fd", "sum"),
         first_day=("_day", "min"), last_day=("_day", "max")).reset_index()
     g["default_rate"] = g["n_defaulted"] / g["n_matured"]
     g["regime"] = pd.Categorical(g["regime"], ["passive", "active"], ordered=True)
@@ -171,8 +183,9 @@ def takeaway_outside_mid(path: pd.DataFrame) -> str:
 
 
 @reads(trades=Need(["run_id", "regime", "kind", "buyer_type", "seller_type"], where=ACTIVE, counts=True),
-       repayments=Need(["run_id", "regime", "outcome", "face_held_by_dealers", "ticket_face"], where=ACTIVE),
-       traders=Need(["run_id", "regime", "dealer_tickets"], where=ACTIVE))
+       repayments=Need(["run_id", "regime", "outcome", "face_held_by_dealers", "ticket_face"], where=ACTIVE,
+                       counts=True, sums=("face_held_by_dealers",)),
+       traders=Need(["run_id", "regime", "dealer_tickets"], where=ACTIVE, counts=True, sums=("dealer_tickets",)))
 def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayments: pd.DataFrame | None = None,
                          traders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where the dealers' inventory comes from, per variant, over the active runs (§7.5): tickets
@@ -183,8 +196,9 @@ def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayme
     ``dealer_inventory_from_customers_share`` (share of ticket-days bought from customers).
 
     ``trades`` may also be row counts per (run_id, regime, kind, buyer_type, seller_type) in a
-    column ``n_rows`` (:meth:`~bilancio_lite.analysis.io.SweepData.count`): the same result without
-    holding the trades in memory."""
+    column ``n_rows`` (:meth:`~bilancio_lite.analysis.io.SweepData.count`), and ``repayments`` /
+    ``traders`` grouped rows with ``face_held_by_dealers`` / ``dealer_tickets`` summed (whole
+    tickets, so the sums are exact): the same result without holding the tables in memory."""
     require(trades, ["run_id", "regime", "kind", "buyer_type", "seller_type"], "trades")
     ctx = _pair_context(comparison)[["pair_id", "variant"]]
 
@@ -243,16 +257,17 @@ def _debtor(trader_id: pd.Series, n_traders: pd.Series) -> pd.Series:
     return "H" + np.where(i == 1, n, i - 1).astype(str)
 
 
-@reads(traders=Need(["run_id", "regime", "trader_id", "default_day", "n_traders"]),
+@reads(traders=Need(["run_id", "regime", "trader_id", "default_day", "n_traders"], where={"defaulted": True}),
        trades=Need(["run_id", "regime", "kind", "side", "seller_type", "seller_id", "day", "issuer_id",
                     "ticket_due_day"],
                    where={"regime": "active", "kind": "customer", "side": "SELL", "seller_type": "trader"}))
 def trader_mechanisms(traders: pd.DataFrame, trades: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
     """One row per harmed or rescued trader with the mechanism that explains it (module docstring).
 
-    ``traders``: traders.csv of both regimes; ``trades``: trades.csv (the active runs' customer
-    sales are used; a pair whose trades were not logged shows no sales); ``comparison`` adds the
-    variant and rollover_lender. Columns :data:`MECHANISM_COLUMNS`, sorted by pair and trader.
+    ``traders``: traders.csv of both regimes (only the rows of defaulted traders are used: a trader
+    without a row in a regime did not default there); ``trades``: trades.csv (the active runs'
+    customer sales are used; a pair whose trades were not logged shows no sales); ``comparison``
+    adds the variant and rollover_lender. Columns :data:`MECHANISM_COLUMNS`, sorted by pair and trader.
     """
     require(traders, ["run_id", "regime", "trader_id", "default_day", "n_traders"], "traders")
     require(trades, ["run_id", "regime", "kind", "side", "seller_type", "seller_id", "day",
