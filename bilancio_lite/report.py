@@ -208,14 +208,14 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
 #: Memory weights of the analysis notebooks for :func:`run_scheduled` (issue 10: the whole report
 #: in <= 1 GiB), from their kernels' peaks on plan024 (``benchmarks/bench_report.py --per-notebook``
-#: minus the report process's 0.18 GiB): 03 and 04 (~0.65 GiB: they hold every repayment row; 03
-#: pairs each active liability with its passive twin, 04 reads every cycle of every trader) 3, 05
-#: and 06 (~0.43 GiB) 2, 01 and 02 (~0.26 GiB) 1, 07 (~0.18 GiB, no seaborn) 0. With
-#: :data:`WEIGHT_BUDGET` 3, 03 and 04 run alone or beside 07, and 05 and 06 never run together.
+#: minus the report process's 0.18 GiB): 03, 04 and 05 (0.33-0.40 GiB; on plan024_r20 1.5-2.2 GiB)
+#: 2, 01, 02 and 06 (0.25-0.31 GiB; on plan024_r20 0.7-0.95 GiB) 1, 07 (0.18 GiB) 0. With
+#: :data:`WEIGHT_BUDGET` 3, two of 03, 04 and 05 never run together (~1.0 GiB on plan024), and
+#: each runs beside one of the lighter notebooks.
 NOTEBOOK_WEIGHTS: dict[str, int] = {"01_sweep_overview.ipynb": 1, "02_no_difference_pairs.ipynb": 1,
-                                    "03_strategies.ipynb": 3, "04_strategies_vs_initial_conditions.ipynb": 3,
+                                    "03_strategies.ipynb": 2, "04_strategies_vs_initial_conditions.ipynb": 2,
                                     "05_dealer_capacity_and_horizons.ipynb": 2,
-                                    "06_why_the_results_look_this_way.ipynb": 2}
+                                    "06_why_the_results_look_this_way.ipynb": 1}
 #: The largest summed weight of notebooks running at once (one of any weight may always start alone).
 WEIGHT_BUDGET = 3
 
