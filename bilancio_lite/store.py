@@ -506,7 +506,11 @@ class Sweep:
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query; every table (trades, repayment_events, inventory_timeseries,
         system_state_timeseries, traders, comparison, registry) is a view over the files in place."""
-        return self.connect().execute(query).df()
+        con = self.connect()
+        try:
+            return con.execute(query).df()
+        finally:
+            con.close()
 
     def connect(self, tables: Sequence[str] = RUN_TABLES) -> Any:
         """A DuckDB connection with one view per table (over the Parquet parts or the CSVs): the

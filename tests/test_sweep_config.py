@@ -48,6 +48,22 @@ def test_other_sweep_files_expand_to_their_pair_counts(name, n, check):
     assert all(check(p.params) for p in cfg.pairs())
 
 
+@pytest.mark.parametrize("name, r", [("plan024_r5", 5), ("plan024_r20", 20)])
+def test_replicated_plan024_files_are_the_plan024_grid_with_r_seeds(name, r):
+    """The main job's sweep (R = 5) and plan024_r20 (issue 10): Plan 024's 625 cells, each with
+    seeds 42 .. 42 + R - 1, every pair logged in full to the Parquet store."""
+    base = load_sweep_config(PLAN024).pairs()
+    cfg = load_sweep_config(REPO / "params" / f"{name}.yaml")
+    pairs = cfg.pairs()
+    assert cfg.name == name and cfg.n_pairs == len(pairs) == 625 * r
+    assert cfg.output.format == "parquet"
+    assert all(p.params.detailed_logging and p.params.n_traders == 100 for p in pairs)
+    cells = {p.pair_id.rsplit("_s", 1)[0] for p in base}
+    assert {p.pair_id.rsplit("_s", 1)[0] for p in pairs} == cells
+    assert sorted({p.params.seed for p in pairs}) == list(range(42, 42 + r))
+    assert len({p.pair_id for p in pairs}) == 625 * r
+
+
 def test_replicates_set_seed_and_replicate():
     cfg = SweepConfig.from_dict({**smoke_dict(), "replicates": 3, "base_seed": 7})
     pairs = cfg.pairs()
