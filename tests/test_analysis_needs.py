@@ -11,7 +11,7 @@ import pytest
 
 from bilancio_lite import analysis
 from bilancio_lite.analysis import horizons, initial_conditions, io, no_difference, strategies, usage, why
-from bilancio_lite.analysis.needs import COUNT, Need, reads, union
+from bilancio_lite.analysis.needs import COUNT, Need, reads, row_counts, union
 from bilancio_lite.sweep import run_sweep
 from factories.sweeps import smoke_config
 
@@ -122,3 +122,11 @@ def test_the_package_exports_notebook_01_tables():
                  "heatmap_matrix", "takeaway_heatmap", "dealer_activity_by_run", "dealer_activity_summary",
                  "takeaway_dealer_activity", "replicate_count"):
         assert name in analysis.__all__ and callable(getattr(analysis, name))
+
+
+def test_row_counts_are_the_group_sizes_of_grouped_rows_and_one_per_raw_row():
+    raw = pd.DataFrame({"run_id": ["a", "a", "b"], "day": [0, 0, 3]}, index=[5, 6, 9])
+    grouped = raw.groupby(["run_id", "day"]).size().rename(COUNT).reset_index()
+    assert row_counts(raw).tolist() == [1, 1, 1] and row_counts(raw).index.tolist() == [5, 6, 9]
+    assert row_counts(grouped).tolist() == [2, 1]
+    assert row_counts(grouped).dtype == "int64" and row_counts(raw).dtype == "int64"

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The tables an analysis can read, by their :class:`~bilancio_lite.analysis.io.SweepData` names.
 TABLE_KEYS: tuple[str, ...] = ("trades", "repayments", "inventory", "system_state", "traders")
@@ -29,6 +32,16 @@ CUSTOMER_TRADES: dict[str, tuple[str, ...]] = {"regime": ("active",), "kind": ("
 ACTIVE: dict[str, tuple[str, ...]] = {"regime": ("active",)}
 #: The row-count column of a table read with ``Need(..., counts=True)``.
 COUNT = "n_rows"
+
+
+def row_counts(frame: "pd.DataFrame") -> "pd.Series":
+    """How many rows of a table each row of ``frame`` stands for (int64): its :data:`COUNT` when the
+    table was read grouped (``Need(counts=True)``), else 1."""
+    import pandas as pd
+
+    if COUNT in frame.columns:
+        return frame[COUNT].astype("int64")
+    return pd.Series(1, index=frame.index, dtype="int64")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,7 +22,7 @@ from ._common import (
     PAIR_KEYS, customer_trades, empty_frame, norm_keys, pair_context, regime_rows, require,
     sort_frame,
 )
-from .needs import COUNT, CUSTOMER_TRADES, Need, columns, reads
+from .needs import CUSTOMER_TRADES, Need, columns, reads, row_counts
 from .usage import inventory_stats
 
 NO_DIFFERENCE_COLUMNS: list[str] = list(PAIR_KEYS) + [
@@ -50,8 +50,7 @@ def _weighted_customer_trades(trades: pd.DataFrame) -> pd.DataFrame:
     """Active-run customer trades with ``_n`` (the rows each stands for: its ``n_rows`` when the
     trades come grouped, else 1) and ``_interior`` (``_n`` for interior trades, else 0)."""
     cust = customer_trades(trades)
-    n = (cust[COUNT].astype("int64") if COUNT in cust.columns
-         else pd.Series(1, index=cust.index, dtype="int64"))
+    n = row_counts(cust)
     return cust.assign(_n=n, _interior=n.where(cust["route"] == "interior", 0))
 
 

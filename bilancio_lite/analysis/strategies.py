@@ -22,7 +22,7 @@ from ._common import (
     CELL_KEYS, PAIR_CONTEXT, PAIR_KEYS, STRATEGIES, as_list, empty_frame, pair_context, ratio,
     regime_rows, require, sort_frame, with_liability_face,
 )
-from .needs import ACTIVE, COUNT, Need, columns, reads
+from .needs import ACTIVE, COUNT, Need, columns, reads, row_counts
 
 if TYPE_CHECKING:
     from .io import SweepData
@@ -66,17 +66,10 @@ def _check_strategies(strategy: pd.Series) -> None:
         raise ValueError(f"unknown strategy label(s) {sorted(map(str, bad))}; expected {STRATEGIES}")
 
 
-def _weights(rows: pd.DataFrame) -> pd.Series:
-    """How many liabilities each row stands for: its :data:`~.needs.COUNT` in grouped rows, else 1."""
-    if COUNT in rows.columns:
-        return rows[COUNT].astype("int64")
-    return pd.Series(1, index=rows.index, dtype="int64")
-
-
 def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame,
                        extra: Sequence[str] = ()) -> pd.DataFrame:
     """The active rows (raw, or grouped with :data:`~.needs.COUNT`) with ``liability_face``,
-    ``is_default``, ``default_face`` and the weight ``_n`` (:func:`_weights`); of the input's
+    ``is_default``, ``default_face`` and the weight ``_n`` (:func:`~.needs.row_counts`); of the input's
     columns only :data:`_REP_COLUMNS`, the face columns and ``extra`` are kept (issue 10: a copy of
     every repayment column was 03's memory peak)."""
     require(repayments, [c for c in _REP_COLUMNS if c != "n_tickets"], "repayments")
@@ -84,7 +77,7 @@ def _active_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame,
     repayments = repayments[[c for c in repayments.columns if c in wanted]]
     rep = with_liability_face(regime_rows(repayments, "active"), comparison)
     _check_strategies(rep["strategy"])
-    rep["_n"] = _weights(rep)
+    rep["_n"] = row_counts(rep)
     rep["is_default"] = rep["outcome"] == "defaulted"
     rep["default_face"] = rep["liability_face"].where(rep["is_default"], 0.0)
     return rep
@@ -366,7 +359,7 @@ def paired_by_strategy(paired: pd.DataFrame, by: str | Sequence[str] | None = No
     keys = as_list(by)
     require(paired, keys + PAIRED_ROW_COLUMNS, "paired liabilities")
     _check_strategies(paired["strategy"])
-    n = _weights(paired)
+    n = row_counts(paired)
     matched = paired["passive_outcome"].notna()
     p_def = paired["passive_outcome"] == "defaulted"
     a_def = paired["outcome"] == "defaulted"

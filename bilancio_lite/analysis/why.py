@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import BUCKETS, require, trader_index
-from .needs import ACTIVE, COUNT, CUSTOMER_TRADES, Need, reads
+from .needs import ACTIVE, CUSTOMER_TRADES, Need, reads, row_counts
 
 HARMED_MECHANISMS: tuple[str, ...] = (
     "sold_claim_that_paid", "sold_claim_issuer_defaulted", "debtor_defaulted_active_only", "other")
@@ -89,7 +89,7 @@ def trade_days(trades: pd.DataFrame, last_day: int | None = None) -> pd.DataFram
     ``trades`` may also be row counts per (run_id, regime, kind, day) (``Need.counts``)."""
     require(trades, ["run_id", "regime", "kind", "day"], "trades")
     cust = trades[(trades["regime"] == "active") & (trades["kind"] == "customer")]
-    cust = cust.assign(_n=cust[COUNT].astype("int64") if COUNT in cust.columns else 1)
+    cust = cust.assign(_n=row_counts(cust))
     g = cust.groupby("day").agg(n_trades=("_n", "sum"), n_runs_trading=("run_id", "nunique"))
     top = int(max(last_day or 0, g.index.max() if len(g) else 0))
     g = g.reindex(range(top + 1), fill_value=0).rename_axis("day").reset_index()
@@ -119,7 +119,7 @@ def defaults_by_cycle(repayments: pd.DataFrame) -> pd.DataFrame:
     (regime, cycle, outcome, maturity_day) with their ``face_value`` summed."""
     require(repayments, ["regime", "cycle", "outcome", "face_value", "maturity_day"], "repayment_events")
     d = repayments["outcome"] == "defaulted"
-    n = repayments[COUNT].astype("int64") if COUNT in repayments.columns else 1
+    n = row_counts(repayments)
     df = pd.DataFrame({"regime": repayments["regime"], "cycle": repayments["cycle"],
                        "_n": n, "_nd": d.astype("int64") * n,
                        "_fd": repayments["face_value"].where(d, 0.0),
@@ -210,9 +210,9 @@ def inventory_provenance(trades: pd.DataFrame, comparison: pd.DataFrame, repayme
     t["from_customers"] = (t["kind"] == "customer") & (t["buyer_type"] == "dealer")
     t["to_customers"] = (t["kind"] == "customer") & (t["seller_type"] == "dealer")
     t["rehomed_in"] = (t["kind"] == "transfer") & (t["buyer_type"] == "dealer")
-    if COUNT in t.columns:  # row counts instead of rows
-        for c in ("from_customers", "to_customers", "rehomed_in"):
-            t[c] = t[c].astype("int64") * t[COUNT].astype("int64")
+    n = row_counts(t)  # grouped rows stand for n_rows rows each
+    for c in ("from_customers", "to_customers", "rehomed_in"):
+        t[c] = t[c].astype("int64") * n
     g = t.groupby("variant")[["from_customers", "to_customers", "rehomed_in"]].sum()
     g.columns = ["tickets_bought_from_customers", "tickets_sold_to_customers", "tickets_rehomed_in"]
     share = comparison.assign(variant=ctx["variant"].to_numpy()).groupby(
