@@ -136,6 +136,7 @@ def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLi
                     progress_bar=False, log_output=False, start_timeout=start_timeout,
                     execution_timeout=execution_timeout, kernel_manager_class=manager,
                     extra_arguments=KERNEL_ARGS, shutdown_kernel="immediate")
+                coalesce_streams(output_path)
                 return
             except PapermillExecutionError:
                 raise
@@ -146,3 +147,20 @@ def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLi
     finally:
         if log.exists() and log.stat().st_size == 0:
             log.unlink()
+
+
+def coalesce_streams(notebook: str | os.PathLike) -> None:
+    """Merge each cell's consecutive stdout (stderr) outputs of an executed notebook, in place.
+
+    The kernel sends what a cell prints on a timer, so under load one ``print`` can arrive as two
+    outputs (the text, then ``"\n"``); merged, the outputs are the same on every run (nbconvert's
+    ``CoalesceStreamsPreprocessor``; nbval compares them merged too)."""
+    import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    from .atomic import write_text
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    text = nbformat.writes(nb)
+    write_text(notebook, text if text.endswith("\n") else text + "\n", encoding="utf-8")

@@ -233,3 +233,26 @@ def test_run_scheduled_keeps_the_weight_budget_and_runs_every_item_once():
     for group in seen:
         if len(group) > 1:
             assert sum(weights[x] for x in group) <= 2, group
+
+
+@pytest.mark.integration
+def test_an_executed_notebook_has_one_stream_output_per_print_run(tmp_path):
+    """A print that reaches the kernel's output in two messages (forced here by a flush between the
+    text and its newline; under load the kernel's flush timer does it) is one output in the
+    executed notebook, so its outputs do not depend on the machine's load."""
+    from bilancio_lite.nbexec import execute_notebook
+
+    src = tmp_path / "flush.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import sys\nprint('a', end='')\nsys.stdout.flush()\nprint('b')\n"
+                                  "print('err', file=sys.stderr)\nprint('c')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(src))
+    out = tmp_path / "out" / "flush.ipynb"
+    execute_notebook(src, out, {"x": 2})
+    outputs = nbformat.read(str(out), as_version=4).cells[-1].outputs
+    streams = [(o.name, o.text) for o in outputs if o.output_type == "stream"]
+    assert len(streams) == len(outputs) and streams[0][1].startswith("ab\n")
+    assert all(a[0] != b[0] for a, b in zip(streams, streams[1:]))  # no two stdout outputs in a row
+    assert "".join(t for n, t in streams if n == "stdout") == "ab\nc\n"
