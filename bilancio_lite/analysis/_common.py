@@ -97,7 +97,7 @@ def _order_key(series: pd.Series) -> pd.Series:
         rank = pd.Index(order).get_indexer(series)  # -1: not in the order
         return pd.Series(np.where(rank < 0, len(order), rank), index=series.index, name=series.name)
     if series.name == "trader_id":
-        return series.map(trader_index)
+        return pd.Series(trader_indices(series), index=series.index, name=series.name)
     return series
 
 
@@ -149,6 +149,12 @@ def trader_index(trader_id: object) -> int:
     """``"H17"`` → 17 (used to order traders and find ring predecessors)."""
     s = str(trader_id)
     return int(s[1:]) if s[:1] == "H" and s[1:].isdigit() else -1
+
+
+def trader_indices(trader_ids: pd.Series) -> np.ndarray:
+    """:func:`trader_index` of each id (int64; a missing id gives -1), computed once per distinct id."""
+    codes, uniques = pd.factorize(trader_ids)  # a missing id gets code -1: the appended -1
+    return np.append([trader_index(t) for t in uniques], -1).astype("int64")[codes]
 
 
 def ratio(num, den, fill: float = 0.0):

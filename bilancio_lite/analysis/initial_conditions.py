@@ -32,7 +32,7 @@ import pandas as pd
 
 from ._common import (
     PAIR_KEYS, STRATEGIES, as_list, empty_frame, norm_keys, pair_context, ratio, require,
-    trader_index, with_liability_face,
+    sort_frame, trader_indices, with_liability_face,
 )
 from .io import SweepData
 from .needs import Need, columns, reads
@@ -142,7 +142,7 @@ def trader_repayments(repayments: pd.DataFrame, comparison: pd.DataFrame) -> pd.
         out = out.merge(part, on=pk + ["trader_id"], how="left")
     if out.empty:
         return empty_frame(TRADER_REPAYMENT_COLUMNS)
-    return _by_pair_and_trader(_filled(out[TRADER_REPAYMENT_COLUMNS]))
+    return sort_frame(_filled(out[TRADER_REPAYMENT_COLUMNS]), [*PAIR_KEYS, "trader_id"])
 
 
 _TRADER_KEYS = ", ".join([*PAIR_KEYS, "trader_id"])
@@ -184,7 +184,7 @@ def read_trader_repayments(data: SweepData) -> pd.DataFrame:
     out = data.sql(_READ_TRADER_REPAYMENTS)
     if out.empty:
         return empty_frame(TRADER_REPAYMENT_COLUMNS)
-    return _by_pair_and_trader(_filled(out[TRADER_REPAYMENT_COLUMNS]))
+    return sort_frame(_filled(out[TRADER_REPAYMENT_COLUMNS]), [*PAIR_KEYS, "trader_id"])
 
 
 def _debtor_features(per_trader: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
@@ -194,26 +194,12 @@ def _debtor_features(per_trader: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFram
     own = per_trader.loc[per_trader["own_due_day"].notna(),
                          pk + ["trader_id", "own_due_day", "held_face_passive"]]
     n = own[pk].merge(ctx[pk + ["n_traders"]], on=pk, how="left")["n_traders"].to_numpy("int64")
-    own = own.assign(_i=_trader_indices(own["trader_id"]))
+    own = own.assign(_i=trader_indices(own["trader_id"]))
     own["_debtor"] = (own["_i"].to_numpy() - 2) % n + 1
     debtor = own[pk + ["_i", "own_due_day", "held_face_passive"]].rename(
         columns={"_i": "_debtor", "own_due_day": "debtor_due_day", "held_face_passive": "init_claims_face"})
     return own[pk + ["trader_id", "_debtor"]].merge(debtor, on=pk + ["_debtor"], how="left").drop(
         columns="_debtor")
-
-
-def _trader_indices(trader_ids: pd.Series) -> np.ndarray:
-    """:func:`trader_index` of each id ("H17" → 17, else -1), computed once per distinct id."""
-    codes, uniques = pd.factorize(trader_ids)  # a missing id gets code -1: the appended -1
-    return np.append([trader_index(t) for t in uniques], -1).astype("int64")[codes]
-
-
-def _by_pair_and_trader(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` sorted by the pair keys and the trader's ring index, as :func:`._common.sort_frame` sorts
-    them (stable; H2 before H10)."""
-    keys = df[list(PAIR_KEYS)].reset_index(drop=True).assign(_i=_trader_indices(df["trader_id"]))
-    order = keys.sort_values([*PAIR_KEYS, "_i"], kind="mergesort").index.to_numpy()
-    return df.iloc[order].reset_index(drop=True)
 
 
 def cash_debt_bin(ratio_values) -> pd.Series:
@@ -300,7 +286,7 @@ def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame
     out["cash_debt_bin"] = cash_debt_bin(out["init_cash_debt_ratio"]).to_numpy()
     out["claims_tercile"] = claims_tercile(out["init_claims_face"]).to_numpy()
     out["mismatch_sign"] = mismatch_sign(out["maturity_mismatch"]).to_numpy()
-    return _by_pair_and_trader(out[TRADER_COLUMNS])
+    return sort_frame(out[TRADER_COLUMNS], [*PAIR_KEYS, "trader_id"])
 
 
 def initial_conditions_summary(table: pd.DataFrame,
