@@ -23,7 +23,6 @@ CONSTRAINTS = REPO / "constraints.txt"
 #: the oldest patch release of each supported minor version (pyproject's requires-python)
 SUPPORTED_PYTHONS = ("3.11.2", "3.12.0", "3.13.0")
 
-pytestmark = pytest.mark.integration
 
 
 def _pyproject() -> dict:
@@ -61,6 +60,7 @@ def resolve(python: str, constraints: Path, tmp_path: Path) -> subprocess.Comple
         capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("python", SUPPORTED_PYTHONS)
 def test_every_pin_installs_on_each_supported_python(python, tmp_path):
     res = resolve(python, CONSTRAINTS, tmp_path)
@@ -73,6 +73,7 @@ def test_every_pin_installs_on_each_supported_python(python, tmp_path):
     assert not moved, f"Python {python} resolves other versions than the pins: {moved}"
 
 
+@pytest.mark.integration
 def test_a_pin_that_needs_a_newer_patch_release_fails(tmp_path):
     """The check can fail: soupsieve 4.1.3 (Requires-Python >= 3.11.5) was pinned once."""
     bad = tmp_path / "constraints.txt"
@@ -106,3 +107,15 @@ def test_check_python_names_the_supported_range(version, ok):
     if not ok:
         assert res.stderr.strip().startswith("bilancio-lite needs Python 3.11, 3.12 or 3.13")
         assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_every_requirement_is_pinned_and_environment_yml_uses_the_pins():
+    text = CONSTRAINTS.read_text()
+    entries = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert all("==" in ln for ln in entries), [ln for ln in entries if "==" not in ln]
+    pinned = pins(text)
+    for req in project_requirements():
+        name = re.sub(r"[-_.]+", "-", re.split(r"[\[<>=~!; ]", req)[0]).lower()
+        assert name in pinned, f"{name} is not pinned in constraints.txt"
+    env = (REPO / "environment.yml").read_text()
+    assert "- -c constraints.txt" in env and "- -e .[dev]" in env and "python>=3.11,<3.14" in env
