@@ -83,15 +83,9 @@ def write_json(path: str | os.PathLike, data: Any, indent: int = 2) -> Path:
 
 def write_csv(df: "pd.DataFrame", path: str | os.PathLike) -> Path:
     """Write a DataFrame as CSV (``DataFrame.to_csv``, no index), atomically; return the path.
-    Frames of plain columns are formatted column-wise to the same bytes (:mod:`.csvtext`)."""
-    from .csvtext import csv_chunks
-
-    chunks = csv_chunks(df)
+    (The large per-trader and per-day analysis tables are Parquet, §8.6, so plain ``to_csv``
+    is fast enough for every CSV the package writes: ``benchmarks/bench_csv_write.py``.)"""
     with replacing(path) as tmp:
-        if chunks is None:
-            with open(tmp, "w", newline="") as fh:
-                df.to_csv(fh, index=False)
-        else:
-            with open(tmp, "wb") as fh:
-                fh.writelines(chunks)
+        with open(tmp, "w", newline="") as fh:
+            df.to_csv(fh, index=False)
     return Path(path)

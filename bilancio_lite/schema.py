@@ -321,6 +321,36 @@ FILES: dict[str, tuple[Column, ...]] = {
 }
 
 
+# --- the analysis tables under aggregate/ (§8.6): summary CSV or row-level Parquet --------------
+
+#: The row-level analysis tables (§8.6), each with its grain. The rule that makes this list: a
+#: table whose rows are keyed by a pair or run *and* by a trader, day or bucket of it (columns
+#: ``run_id``, ``pair_id`` or ``seed`` together with ``trader_id``, ``day`` or ``bucket``), like the
+#: per-run files of §8.1–§8.4, grows with the sweep (on plan024_r20 up to 2.3 M rows, 213 MB as
+#: CSV). :func:`bilancio_lite.analysis.write_table` writes these as ``aggregate/<name>.parquet``
+#: (zstd, as the sweep store); every other table the notebooks write is a summary, at most a row
+#: per pair (per pair, grid cell, class, cut or test), and stays ``aggregate/<name>.csv``. A test
+#: checks the rule against every table the report writes on the smoke sweep.
+ROW_LEVEL_TABLES: dict[str, str] = {
+    "bucket_depletion": "one row per run × dealer bucket: inventory at the start and end, first days "
+                        "at zero and at capacity (05, §8.6 D)",
+    "dealer_inventory_share": "one row per run × day × bucket: dealer inventory against the bucket's "
+                              "face outstanding (05, §8.6 D)",
+    "dealer_inventory_vs_debt": "one row per run × day: dealer inventory face against the total face "
+                                "outstanding (05, §8.6 D)",
+    "trader_initial_conditions": "one row per pair × trader: initial conditions, outcomes in both "
+                                 "regimes, strategy face (04, §8.6 E)",
+    "why_trader_mechanisms": "one row per harmed or rescued trader of a pair, with the mechanism that "
+                             "explains it (06, §7.5)",
+}
+
+
+def aggregate_format(name: str) -> str:
+    """The file format of the analysis table ``name`` under ``aggregate/`` (§8.6): "parquet" for
+    a row-level table (:data:`ROW_LEVEL_TABLES`), "csv" for every other (summary) table."""
+    return "parquet" if name in ROW_LEVEL_TABLES else "csv"
+
+
 class RowFields:
     """Positions of a per-run file's own columns inside the rows the engine writes (§8).
 
@@ -426,6 +456,24 @@ def render_markdown() -> str:
     table("traders.csv (addition): one row per trader, initial conditions and outcome", TRADERS)
     table("aggregate/comparison.csv (§8.5): one row per pair; columns marked (addition) extend §8.5",
           COMPARISON)
+    parts.extend([
+        "## aggregate/: the analysis tables (§8.6)",
+        "",
+        "The analysis notebooks (`bilancio-lite report`) write every table they compute under",
+        "`<sweep>/aggregate/`, in one of two formats, by one rule: a **row-level** table, whose rows are",
+        "keyed by a pair or run *and* by a trader, day or bucket of it (like the per-run files above),",
+        "is written as `aggregate/<name>.parquet` (zstd); every other table is a **summary** (at most",
+        "a row per pair: per pair, grid cell, class, cut or test) and is written as",
+        "`aggregate/<name>.csv`. Both have the columns of the DataFrame the notebook shows. Read a",
+        "Parquet table with `pandas.read_parquet`, with `bilancio_lite.analysis.read_table(sweep, name)`",
+        "(either format), or in SQL: `load_sweep(sweep).sql(\"SELECT * FROM trader_initial_conditions\")`",
+        "(every `aggregate/*.parquet` is a view of that name).",
+        "",
+        "| row-level table (Parquet) | rows |",
+        "|---|---|",
+        *(f"| `aggregate/{name}.parquet` | {grain} |" for name, grain in sorted(ROW_LEVEL_TABLES.items())),
+        "",
+    ])
     return "\n".join(parts)
 
 

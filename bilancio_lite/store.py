@@ -466,7 +466,7 @@ class Sweep:
                             for c, vals in (conds or {}).items())
         query = (f"SELECT {', '.join(sel + aggs)} FROM {name}{' WHERE ' + cond if cond else ''} "
                  f"GROUP BY ALL ORDER BY {', '.join(f'{_ident(c)} NULLS LAST' for c in keys)}")
-        con = self.connect(tables=(name,))
+        con = self.connect(tables=(name,), analysis_tables=False)
         try:
             arrow = _duck_arrow(con.sql(query))
         finally:
@@ -505,17 +505,20 @@ class Sweep:
     # --- SQL ------------------------------------------------------------------------------------
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query; every table (trades, repayment_events, inventory_timeseries,
-        system_state_timeseries, traders, comparison, registry) is a view over the files in place."""
+        system_state_timeseries, traders, comparison, registry, and each row-level analysis table
+        ``aggregate/<name>.parquet`` the report wrote, §8.6) is a view over the files in place."""
         con = self.connect()
         try:
             return con.execute(query).df()
         finally:
             con.close()
 
-    def connect(self, tables: Sequence[str] = RUN_TABLES) -> Any:
+    def connect(self, tables: Sequence[str] = RUN_TABLES, analysis_tables: bool = True) -> Any:
         """A DuckDB connection with one view per table (over the Parquet parts or the CSVs): the
-        per-run ``tables`` (default: all five), ``comparison`` and ``registry``. Progress bars are
-        off (they would print into notebook outputs)."""
+        per-run ``tables`` (default: all five), ``comparison`` and ``registry``, and with
+        ``analysis_tables`` one view ``<name>`` per row-level analysis table
+        ``aggregate/<name>.parquet`` (§8.6; the file as the report wrote it, not narrowed by
+        :meth:`filter`). Progress bars are off (they would print into notebook outputs)."""
         import duckdb
 
         con = duckdb.connect()
@@ -534,6 +537,11 @@ class Sweep:
         reg = self.path / "registry.csv"
         if reg.is_file():
             con.execute(f"CREATE VIEW registry AS SELECT * FROM read_csv_auto({_sql_str(reg)}, header=true)")
+        if analysis_tables:
+            taken = {*TABLES, "comparison", "registry"}
+            for f in sorted((self.path / "aggregate").glob("*.parquet")):
+                if not f.name.startswith(".") and f.stem not in taken:
+                    con.execute(f"CREATE VIEW {_ident(f.stem)} AS SELECT * FROM read_parquet({_sql_str(f)})")
         return con
 
     def _duck_source(self, table: str) -> str:

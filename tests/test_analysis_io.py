@@ -7,7 +7,8 @@ import os
 import pandas as pd
 import pytest
 
-from bilancio_lite.analysis import load_sweep, write_table
+from bilancio_lite import schema
+from bilancio_lite.analysis import load_sweep, read_table, write_table
 from factories.frames import (
     INV_COLS, P, REP_COLS, SYS_COLS, TRADE_COLS, comparison, frame, inv, rep, run_id, sysrow, trade,
 )
@@ -84,3 +85,66 @@ def test_write_table_writes_atomically_under_aggregate_and_refuses_other_paths(t
     assert pd.read_csv(path).shape == (1, 2)
     with pytest.raises(ValueError):
         write_table(df, tmp_path, "../evil")
+
+
+def row_level_frame() -> pd.DataFrame:
+    """A frame with the dtypes the analyses write: nullable ints, bools, text with gaps, NaN."""
+    return pd.DataFrame({
+        "run_id": ["active_k0.5", "active_k0.5", "passive_k0.5"],
+        "seed": [42, 42, 43],
+        "trader_id": ["H1", "H2", None],
+        "day": pd.array([0, None, 2], dtype="Int64"),
+        "share": [0.125, float("nan"), 1 / 3],
+        "used_dealer": [True, False, True],
+    })
+
+
+def test_a_row_level_table_is_written_as_parquet_with_its_columns_and_dtypes(tmp_path):
+    name = "trader_initial_conditions"
+    assert schema.aggregate_format(name) == "parquet" and schema.aggregate_format("overview_by_kappa") == "csv"
+    df = row_level_frame()
+    path = write_table(df, tmp_path, name)
+    assert path == tmp_path / "aggregate" / f"{name}.parquet"
+    assert os.listdir(tmp_path / "aggregate") == [f"{name}.parquet"]  # no CSV, no temp file
+    pd.testing.assert_frame_equal(pd.read_parquet(path), df)
+    pd.testing.assert_frame_equal(read_table(tmp_path, name), df)
+    # the rule, not a suffix, picks the format
+    assert write_table(df, tmp_path, f"{name}.csv") == path
+    assert write_table(df, tmp_path, "my_summary.parquet") == tmp_path / "aggregate" / "my_summary.csv"
+
+
+def test_write_table_removes_the_other_format_left_by_an_earlier_version(tmp_path):
+    folder = tmp_path / "aggregate"
+    folder.mkdir()
+    df = row_level_frame()
+    df.to_csv(folder / "dealer_inventory_share.csv", index=False)  # as the report wrote it before
+    (folder / "overview_by_kappa.parquet").write_bytes(b"stale")
+    write_table(df, tmp_path, "dealer_inventory_share")
+    write_table(df, tmp_path, "overview_by_kappa")
+    assert sorted(os.listdir(folder)) == ["dealer_inventory_share.parquet", "overview_by_kappa.csv"]
+
+
+def test_read_table_reads_either_format_and_names_a_missing_table(tmp_path):
+    df = row_level_frame()
+    write_table(df, tmp_path, "overview_by_kappa")
+    assert read_table(tmp_path, "overview_by_kappa.csv")["share"].tolist()[0] == 0.125
+    df.to_csv(tmp_path / "aggregate" / "bucket_depletion.csv", index=False)  # a report before the rule
+    assert len(read_table(tmp_path, "bucket_depletion")) == 3
+    with pytest.raises(FileNotFoundError, match="why_trader_mechanisms.parquet"):
+        read_table(tmp_path, "why_trader_mechanisms")
+
+
+@pytest.mark.integration
+def test_row_level_tables_are_views_in_sql(smoke_ref):
+    df = row_level_frame()
+    write_table(df, smoke_ref, "dealer_inventory_vs_debt")
+    write_table(df, smoke_ref, "overview_by_kappa")  # a summary: a CSV, no view
+    data = load_sweep(smoke_ref)
+    got = data.sql("SELECT run_id, count(*) AS n, sum(share) AS s FROM dealer_inventory_vs_debt "
+                   "GROUP BY run_id ORDER BY run_id")
+    assert got["run_id"].tolist() == ["active_k0.5", "passive_k0.5"] and got["n"].tolist() == [2, 1]
+    assert got["s"].tolist() == pytest.approx([0.125, 1 / 3])
+    with pytest.raises(Exception, match="overview_by_kappa"):
+        data.sql("SELECT * FROM overview_by_kappa")
+    n_rep = len(data.read("repayments", ["run_id"]))
+    assert data.sql("SELECT count(*) AS n FROM repayment_events")["n"].tolist() == [n_rep]  # still there

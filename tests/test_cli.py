@@ -193,13 +193,14 @@ def test_output_files_respect_the_umask(umask, tmp_path):
     old = os.umask(umask)
     try:
         write_table(pd.DataFrame({"a": [1]}), out, "extra_table")
+        write_table(pd.DataFrame({"a": [1]}), out, "bucket_depletion")  # row-level: Parquet
     finally:
         os.umask(old)
     want = 0o666 & ~umask
     files = [p for p in out.rglob("*") if p.is_file() and p.name != ".sweep.lock"]
     modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in files}
     for name in ("registry.csv", "manifest.json", "sweep.yaml", "aggregate/comparison.csv",
-                 "aggregate/extra_table.csv"):
+                 "aggregate/extra_table.csv", "aggregate/bucket_depletion.parquet"):
         assert modes[name] == want, (name, oct(modes[name]))
     assert set(modes.values()) == {want}, {k: oct(v) for k, v in modes.items() if v != want}
 

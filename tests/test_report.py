@@ -187,6 +187,41 @@ def test_report_renders_the_overview(smoke_ref, tmp_path):
     assert str(smoke_ref) not in outputs  # outputs show no absolute paths (they vary between runs)
 
 
+#: The rule of schema.ROW_LEVEL_TABLES, restated: keyed by a pair or run and by a trader, day or bucket.
+PAIR_OR_RUN, GRAIN = {"run_id", "pair_id", "seed"}, {"trader_id", "day", "bucket"}
+
+
+@pytest.mark.integration
+def test_report_writes_row_level_tables_as_parquet_and_summaries_as_csv(smoke_ref):
+    """Issue 25: every analysis table the report writes is classed by the one rule, the row-level
+    ones are Parquet (readable by pandas and in SQL), the summaries CSV; the list names no table
+    that no notebook writes."""
+    from bilancio_lite.analysis import load_sweep
+    from bilancio_lite.schema import ROW_LEVEL_TABLES
+
+    done = cli("report", str(smoke_ref), "--no-html")
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = smoke_ref / "aggregate"
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "comparison.csv")
+    stems = [p.stem for p in files]
+    assert len(stems) == len(set(stems)), "a table written in both formats"
+    assert set(ROW_LEVEL_TABLES) <= set(stems)
+    data = load_sweep(smoke_ref)
+    for path in files:
+        if path.suffix == ".parquet":
+            assert path.stem in ROW_LEVEL_TABLES, path.name
+            table = pd.read_parquet(path)
+            n_sql = data.sql(f'SELECT count(*) AS n FROM "{path.stem}"')["n"].iloc[0]
+            assert n_sql == len(table) > 0, path.name
+        else:
+            assert path.suffix == ".csv" and path.stem not in ROW_LEVEL_TABLES, path.name
+            table = pd.read_csv(path)
+        row_level = bool(PAIR_OR_RUN & set(table.columns)) and bool(GRAIN & set(table.columns))
+        assert row_level == (path.stem in ROW_LEVEL_TABLES), (
+            f"{path.name}: columns {list(table.columns)} make it "
+            f"{'row-level: add it to' if row_level else 'a summary: remove it from'} schema.ROW_LEVEL_TABLES")
+
+
 @pytest.mark.integration
 def test_report_renders_notebooks_in_parallel(tmp_path):
     from factories.sweeps import cli, run_parquet

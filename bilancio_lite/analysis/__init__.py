@@ -23,7 +23,7 @@ from .initial_conditions import (
     cash_debt_bin, claims_tercile, initial_conditions_by_feature, initial_conditions_long,
     initial_conditions_summary, mismatch_sign, trader_initial_conditions,
 )
-from .io import SweepData, load_sweep, write_table
+from .io import SweepData, load_sweep, read_table, write_table
 from .no_difference import (
     hypothesis_shares, hypothesis_verdicts, no_difference_pairs, no_difference_summary,
     with_initial_face,
@@ -54,7 +54,7 @@ from .usage import (
 __all__ = [
     "BREADTHS", "BUCKETS", "CELL_KEYS", "EFFECT_CLASSES", "IDENTITY_COLUMNS", "PAIR_CONTEXT",
     "PAIR_KEYS", "PARAM_LABELS", "STRATEGIES", "STRESS_REGIMES",
-    "SweepData", "load_sweep", "write_table",
+    "SweepData", "load_sweep", "read_table", "write_table",
     "strategy_outcomes_by_run", "strategy_outcomes_overall", "strategy_cut",
     "strategy_by_effect_class", "strategy_by_stress_regime", "strategy_by_stress_and_effect",
     "strategy_effect_correlation", "traded_vs_untraded",

@@ -1,6 +1,6 @@
 """Strategies and outcomes vs traders' initial conditions (spec §8.6 E).
 
-:func:`trader_initial_conditions` builds aggregate/trader_initial_conditions.csv, one row per
+:func:`trader_initial_conditions` builds aggregate/trader_initial_conditions.parquet, one row per
 (pair, trader). What the four CSVs determine is derived from passive cycle-1 repayment rows (in the
 passive run nobody trades, so holdings at the first settlement are the initial holdings, §2.6):
 
@@ -235,7 +235,7 @@ def mismatch_sign(values) -> pd.Series:
 @reads(repayments=trader_repayments.reads["repayments"], traders=Need(INITIAL_TRADER_COLUMNS))
 def trader_initial_conditions(repayments: pd.DataFrame, comparison: pd.DataFrame,
                               initial_traders: pd.DataFrame | None = None) -> pd.DataFrame:
-    """aggregate/trader_initial_conditions.csv (§8.6 E): one row per (pair, trader) with
+    """aggregate/trader_initial_conditions.parquet (§8.6 E): one row per (pair, trader) with
     :data:`TRADER_COLUMNS`.
 
     ``repayments``: the repayment rows (§8.2), or their reduction to one row per (pair, trader)

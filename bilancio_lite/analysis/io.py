@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import write_csv
+from ..atomic import replacing, write_csv
 from ..logs import read_run_files
+from ..schema import aggregate_format
 from ..store import BOOL_COLUMNS, Sweep, coerce_bools, read_comparison_csv  # noqa: F401  (BOOL_COLUMNS: re-exported)
 from .needs import union
 
@@ -133,7 +134,9 @@ class SweepData:
         """A DuckDB query over this object's pairs: the per-run tables (``trades``,
         ``repayment_events``, ``inventory_timeseries``, ``system_state_timeseries``,
         ``traders``) are views over the files holding only these pairs' runs, ``comparison`` is
-        the whole comparison table (:meth:`bilancio_lite.store.Sweep.sql`)."""
+        the whole comparison table, and each row-level analysis table the report wrote
+        (``aggregate/<name>.parquet``, §8.6) is a view ``<name>`` over its file as written
+        (:meth:`bilancio_lite.store.Sweep.sql`)."""
         return self._store().sql(query)
 
     def read_for(self, *analyses: Any) -> dict[str, pd.DataFrame]:
@@ -213,14 +216,67 @@ def load_sweep(sweep_dir: str | os.PathLike, variant: str | list[str] | None = F
     return SweepData(path, chosen)
 
 
-def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Path:
-    """Write ``df`` to ``<sweep>/aggregate/<name>.csv`` atomically (:func:`atomic.write_csv`),
-    without the index, and return the path (§8.6)."""
-    stem = name[:-4] if name.endswith(".csv") else name
-    if not stem or "/" in stem or os.sep in stem:
+#: The file suffix of each analysis-table format (§8.6, :func:`bilancio_lite.schema.aggregate_format`).
+_SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
+
+
+def _table_stem(name: str) -> str:
+    """``name`` without a ``.csv`` / ``.parquet`` suffix; a ValueError unless it is a plain file name."""
+    stem = name
+    for suffix in _SUFFIX.values():
+        stem = stem.removesuffix(suffix)
+    if not stem or "/" in stem or os.sep in stem or stem.startswith("."):
         raise ValueError(f"table name must be a plain file name, got {name!r}")
+    return stem
+
+
+def write_table(df: pd.DataFrame, sweep_dir: str | os.PathLike, name: str) -> Path:
+    """Write the analysis table ``df`` under ``<sweep>/aggregate/`` atomically, without the index,
+    and return the path (§8.6): ``<name>.parquet`` for a row-level table
+    (:data:`bilancio_lite.schema.ROW_LEVEL_TABLES`, zstd as the sweep store), ``<name>.csv`` for
+    every other, a summary (``DataFrame.to_csv`` bytes). ``name`` may end in ``.csv`` or
+    ``.parquet``: the rule, not the suffix, picks the format. The table's file in the other format
+    (left by an earlier version of the package) is removed, so ``aggregate/`` holds one copy."""
+    stem = _table_stem(name)
+    fmt = aggregate_format(stem)
     folder = Path(sweep_dir) / "aggregate"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{stem}.csv"
-    write_csv(df, target)
+    target = folder / f"{stem}{_SUFFIX[fmt]}"
+    if fmt == "parquet":
+        write_parquet(df, target)
+    else:
+        write_csv(df, target)
+    for other, suffix in _SUFFIX.items():
+        if other != fmt:
+            (folder / f"{stem}{suffix}").unlink(missing_ok=True)
     return target
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``df`` as one Parquet file (no index; zstd at the sweep store's level; pandas
+    dtypes kept in the file's metadata, so ``pandas.read_parquet`` gives them back), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..store import _COMPRESSION, _ZSTD_LEVEL
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with replacing(path) as tmp:
+        pq.write_table(table, tmp, compression=_COMPRESSION, compression_level=_ZSTD_LEVEL)
+    return Path(path)
+
+
+def read_table(sweep_dir: str | os.PathLike, name: str) -> pd.DataFrame:
+    """The analysis table ``name`` that :func:`write_table` wrote under ``<sweep>/aggregate/``, in
+    whichever format it has (§8.6): a row-level table from its Parquet file (its dtypes as
+    written), a summary from its CSV (``pandas.read_csv``'s types); a report written before the
+    rule (every table a CSV) is read as it is. FileNotFoundError naming the path when the table was
+    not written (run ``bilancio-lite report`` first)."""
+    stem = _table_stem(name)
+    folder = Path(sweep_dir) / "aggregate"
+    fmt = aggregate_format(stem)
+    paths = [folder / f"{stem}{_SUFFIX[f]}" for f in (fmt, *(f for f in _SUFFIX if f != fmt))]
+    found = next((p for p in paths if p.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"analysis table not found: {paths[0]} (written by `bilancio-lite report`)")
+    return pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
