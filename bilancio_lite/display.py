@@ -89,11 +89,82 @@ def frame_html(df: pd.DataFrame) -> str:
                              show_dimensions=False)
 
 
+def _rgb(color: Any) -> tuple[float, ...]:
+    from matplotlib.colors import to_rgba
+
+    return tuple(round(c, 3) for c in to_rgba(color)[:3])
+
+
+def prune_legends(fig: Any) -> int:
+    """Drop from each axes legend of ``fig`` the bar entries (patch handles) whose series shows no
+    bar: no patch of that colour with a non-zero, finite width and height (seaborn lists every
+    ``hue_order`` level, and a zero count still gets an entry). Only legends whose patch entries
+    match the axes' bars by colour are touched; line and marker entries are kept; a legend left
+    empty is removed. Returns the number of entries dropped."""
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import IdentityTransform
+
+    dropped = 0
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None:
+            continue
+        handles, texts = list(leg.legend_handles), list(leg.texts)
+        drawn: dict[tuple[float, ...], bool] = {}
+        for p in ax.patches:
+            if isinstance(p, Rectangle):
+                w, h = p.get_width(), p.get_height()
+                shows = bool(np.isfinite(w) and np.isfinite(h) and w != 0 and h != 0 and p.get_visible())
+                key = _rgb(p.get_facecolor())
+                drawn[key] = drawn.get(key, False) or shows
+        patch_keys = [_rgb(h.get_facecolor()) for h in handles if isinstance(h, Rectangle)]
+        if not patch_keys or not any(k in drawn for k in patch_keys):
+            continue  # not a legend of these bars (e.g. proxies drawn by hand)
+        keep = [(h, t.get_text()) for h, t in zip(handles, texts)
+                if not isinstance(h, Rectangle) or drawn.get(_rgb(h.get_facecolor()), False)]
+        if len(keep) == len(handles):
+            continue
+        dropped += len(handles) - len(keep)
+        if not keep:
+            leg.remove()
+            continue
+        title = leg.get_title().get_text()
+        fontsize = texts[0].get_fontsize() if texts else None
+        new = ax.legend([h for h, _ in keep], [t for _, t in keep], loc=leg._loc, title=title or None,
+                        bbox_to_anchor=leg._bbox_to_anchor, bbox_transform=IdentityTransform(),
+                        frameon=leg.get_frame_on(), fontsize=fontsize)  # the anchor is already placed
+        new.set_zorder(leg.get_zorder())
+    return dropped
+
+
+def _readable_png_formatter(old: Any) -> Any:
+    """IPython's PNG formatter with :func:`prune_legends` applied to every figure before it is
+    drawn (the figure printer matplotlib-inline registers later lands on this same object)."""
+    from IPython.core.formatters import PNGFormatter
+    from matplotlib.figure import Figure
+
+    class ReadablePNGFormatter(PNGFormatter):
+        def __call__(self, obj: Any) -> Any:
+            if isinstance(obj, Figure):
+                prune_legends(obj)
+            return super().__call__(obj)
+
+    new = ReadablePNGFormatter(parent=old.parent)
+    new.type_printers.update(old.type_printers)
+    new.deferred_printers.update(old.deferred_printers)
+    new.singleton_printers.update(old.singleton_printers)
+    new.enabled = old.enabled
+    return new
+
+
 def load_ipython_extension(ip: Any) -> None:
     """``%load_ext bilancio_lite.display``: every DataFrame a cell displays is shown with
-    :func:`frame_html`."""
+    :func:`frame_html`; every figure's legend lists only series that show (:func:`prune_legends`)."""
     ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
     pd.set_option("display.max_colwidth", None)  # the text form too keeps every character
+    png = ip.display_formatter.formatters["image/png"]
+    if type(png).__name__ != "ReadablePNGFormatter":
+        ip.display_formatter.formatters["image/png"] = _readable_png_formatter(png)
 
 
 def unload_ipython_extension(ip: Any) -> None:

@@ -387,7 +387,10 @@ def render_pair_report(params: Any, out_dir: str | os.PathLike, *, show_code: bo
     out.mkdir(parents=True, exist_ok=True)
     executed = out / nb.name
     execute_notebook(nb, executed, pair_notebook_parameters(params), kernel_args=REPORT_KERNEL_ARGS)
-    return render_html(executed, executed.with_suffix(".html"), show_code=show_code)
+    from .site import pair_footer_html
+
+    return render_html(executed, executed.with_suffix(".html"), show_code=show_code,
+                       footer=pair_footer_html(params.pair_id))
 
 
 # --- the notebooks' sweep folder ---------------------------------------------------------------------

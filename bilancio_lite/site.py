@@ -115,6 +115,18 @@ def footer_html(prov: dict[str, Any]) -> str:
     return f'<footer class="blk-provenance">\n<p>{sweep}</p>\n<p>{report}</p>\n</footer>\n'
 
 
+def pair_footer_html(pair_id: str, rendered: str | None = None) -> str:
+    """The provenance footer of a one-pair report (``pair --report``): the pair, and the package
+    version, git commit and date of the rendering."""
+    from .sweep.registry import git_info
+
+    git = git_info()
+    when = rendered or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return (f'<footer class="blk-provenance">\n<p>Pair <code>{html.escape(pair_id)}</code> simulated in this report; '
+            f"rendered {html.escape(when)} by bilancio-lite {html.escape(__version__)} at commit "
+            f"{_commit(git['commit'] if git else None, git['dirty'] if git else None)}.</p>\n</footer>\n")
+
+
 def add_footer(page: str, footer: str) -> str:
     """``page`` with ``footer`` as the last thing in its body (once)."""
     i = page.rfind("</body>")

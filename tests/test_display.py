@@ -85,3 +85,62 @@ def test_printed_takeaways_render_as_the_same_prose(text, html):
 def test_each_printed_line_is_a_paragraph():
     out = md2html(takeaway_markdown("first line.\n\nsecond line.\n"))
     assert out.count("<p>") == 2 and "<pre" not in out
+
+
+# --- legends list only the series that show ----------------------------------------------------
+def _legend_labels(ax):
+    leg = ax.get_legend()
+    return [t.get_text() for t in leg.texts] if leg is not None else []
+
+
+def test_bar_legends_drop_series_without_a_bar_and_keep_the_rest():
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from bilancio_lite import plots
+    from bilancio_lite.display import prune_legends
+
+    counts = pd.DataFrame({"kappa": [0.5, 2.0], "no trade": [4, 4], "< 1% of F0": [0, 0], ">= 1% of F0": [1, 0]})
+    fig = plots.stacked_counts(counts, "kappa", "t", "x", "y")
+    assert prune_legends(fig) == 1
+    assert _legend_labels(fig.axes[0]) == ["no trade", ">= 1% of F0"]
+    verdicts = pd.DataFrame({"label": ["H1", "H2", "H3"], "share": [1.0, 0.5, 0.0],
+                             "verdict": ["confirmed", "partly", "not testable"]})
+    fig2, ax = plt.subplots()
+    _ = sns.barplot(data=verdicts, y="label", x="share", hue="verdict", dodge=False, errorbar=None, ax=ax,
+                    hue_order=["confirmed", "partly", "rejected", "not testable"])
+    assert prune_legends(fig2) == 2  # "rejected" has no bar, "not testable" a zero-width one
+    assert _legend_labels(ax) == ["confirmed", "partly"]
+    fig3, ax3 = plt.subplots()  # a line legend is left alone
+    _ = ax3.plot([0, 1], [0, 0], label="flat")
+    _ = ax3.legend()
+    assert prune_legends(fig3) == 0 and _legend_labels(ax3) == ["flat"]
+    plots.close_all([fig, fig2, fig3])
+
+
+def test_outside_mid_buckets_that_coincide_share_one_legend_entry():
+    from bilancio_lite import plots
+
+    rows = []
+    for regime in ("passive", "active"):
+        for b in ("short", "mid", "long"):
+            for day in range(3):
+                m = 0.8 - 0.1 * day if (regime == "passive" or b != "long") else 0.9
+                rows.append({"regime": regime, "bucket": b, "day": day, "mean_M": m, "p10_M": m - 0.1, "p90_M": m + 0.1})
+    fig = plots.outside_mid_path(pd.DataFrame(rows))
+    passive, active = fig.axes
+    assert _legend_labels(passive) == ["short = mid = long"] and len(passive.lines) == 1
+    assert _legend_labels(active) == ["short = mid", "long"] and len(active.lines) == 2
+    plots.close_all([fig])
+
+
+def test_an_empty_mechanism_panel_says_so_instead_of_drawing_axes():
+    from bilancio_lite import plots
+
+    counts = pd.DataFrame({"outcome": ["harmed", "harmed", "rescued"], "mechanism": ["a", "other", "b"],
+                           "n_traders": [0, 0, 17]})
+    fig = plots.mechanism_counts(counts)
+    harmed, rescued = fig.axes
+    assert not harmed.axison and any("none in this sweep" in t.get_text() for t in harmed.texts)
+    assert rescued.axison and len(rescued.patches) == 1
+    plots.close_all([fig])
