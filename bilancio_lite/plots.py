@@ -285,11 +285,17 @@ def ring(outcomes: pd.DataFrame, title: str = "") -> Figure:
         ax.set_axis_off()
         _ = ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3),
                    title=f"{regime}: {int(dd.notna().sum())} of {n} traders defaulted")
+    defaulted = outcomes[["default_day_passive", "default_day_active"]].notna().to_numpy()
+    shown = {"did not default": bool((~defaulted).any()), "defaulted": bool(defaulted.any()),
+             "rescued": bool((outcomes["outcome"] == "rescued").any()),
+             "harmed": bool((outcomes["outcome"] == "harmed").any())}  # the legend lists what is drawn
     handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor=e, markersize=9,
                       markeredgewidth=2, label=lab)
-               for c, e, lab in (("tab:green", "white", "did not default"), ("tab:red", "white", "defaulted"),
-                                 ("white", "tab:blue", "rescued (passive default only)"),
-                                 ("white", "tab:orange", "harmed (active default only)"))]
+               for key, c, e, lab in (("did not default", "tab:green", "white", "did not default"),
+                                      ("defaulted", "tab:red", "white", "defaulted"),
+                                      ("rescued", "white", "tab:blue", "rescued (passive default only)"),
+                                      ("harmed", "white", "tab:orange", "harmed (active default only)"))
+               if shown[key]]
     _ = fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="small")
     if title:
         _ = fig.suptitle(title)

@@ -265,12 +265,12 @@ class ReportProgress:
     ("report: 3 of 7 notebooks done, 1 min 30 s"), besides the line each finished notebook prints.
     ``enabled``: None = the bar on a terminal, plain lines elsewhere; False = nothing extra."""
 
-    every = 30.0
-
-    def __init__(self, total: int, say: Callable[[str], None], enabled: bool | None = None) -> None:
+    def __init__(self, total: int, say: Callable[[str], None], enabled: bool | None = None,
+                 every: float = 30.0) -> None:
         import sys
         import threading
 
+        self.every = every
         self.total, self.n, self._say, self.t0 = total, 0, say, time.perf_counter()
         self.bar = None
         self._stop = threading.Event()

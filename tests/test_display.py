@@ -144,3 +144,15 @@ def test_an_empty_mechanism_panel_says_so_instead_of_drawing_axes():
     assert not harmed.axison and any("none in this sweep" in t.get_text() for t in harmed.texts)
     assert rescued.axison and len(rescued.patches) == 1
     plots.close_all([fig])
+
+
+def test_the_ring_legend_lists_only_the_kinds_of_trader_drawn():
+    from bilancio_lite import plots
+
+    outcomes = pd.DataFrame({"trader_id": ["H1", "H2", "H3"], "index": [1, 2, 3],
+                             "default_day_passive": [4.0, np.nan, np.nan], "default_day_active": [np.nan] * 3,
+                             "outcome": ["rescued", "repaid", "repaid"]})
+    fig = plots.ring(outcomes)
+    labels = [t.get_text() for t in fig.legends[0].texts]
+    assert labels == ["did not default", "defaulted", "rescued (passive default only)"]  # nobody harmed
+    plots.close_all([fig])
