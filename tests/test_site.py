@@ -42,7 +42,7 @@ def test_headline_with_replicates_has_a_ci_around_the_mean():
     assert head.replicates == 20 and head.has_ci
     assert head.ci_low < comp["trading_effect"].mean() < head.ci_high
     assert 0.09 < head.ci_low and head.ci_high < 0.11  # 100 effects of 0.1 ± 0.01
-    assert "95% CI" in head.sentence() and "20 replicate seeds" in head.sentence()
+    assert "95% CI" in head.sentence() and "100 pairs, 20 replicate seeds" in head.sentence()
 
 
 def prov() -> dict:

@@ -19,6 +19,9 @@ from .replicates import paired_effect_by_slice, replicate_count
 
 #: The one slice of the whole sweep (the column :func:`headline_estimate` groups by).
 _ALL = "all_pairs"
+#: How :func:`headline_estimate`'s interval is computed, in words (the front page says it; change
+#: it with the estimator).
+HEADLINE_CI_METHOD = "percentile bootstrap over the pairs, every replicate pooled, as notebook 01's cuts"
 
 
 def headline_estimate(comparison: pd.DataFrame) -> pd.Series:
@@ -54,8 +57,8 @@ class Headline:
         """E.g. "Trading with the dealers changes the default share (δ, share of lineages) from
         0.310 to 0.228: a mean trading effect of 0.082 (95% CI 0.070 to 0.094; …)."""
         if self.has_ci:
-            ci = (f"95% CI {self.ci_low:.3f} to {self.ci_high:.3f}, percentile bootstrap over the "
-                  f"{self.n_pairs} pairs of {self.replicates} replicate seeds; signed-rank p = {self.p_value:.2g}")
+            ci = (f"95% CI {self.ci_low:.3f} to {self.ci_high:.3f}: {HEADLINE_CI_METHOD}; {self.n_pairs} pairs, "
+                  f"{self.replicates} replicate seeds; Wilcoxon signed-rank p = {self.p_value:.2g}")
         else:
             ci = (f"no CI: {self.replicates} replicate per grid cell, so the pairs are different cells, "
                   f"not replicates (run with replicates > 1)")
