@@ -63,7 +63,9 @@ ol.blk-reports li { margin: 0.7em 0; }
 ol.blk-reports .blk-answer { color: #333; }
 .blk-failed { color: #b00020; }
 code { background: #f2f2f2; padding: 0 0.25em; border-radius: 3px; font-size: 0.92em; }
-""" + REPORT_CSS
+""" + REPORT_CSS + """
+.blk-index-link { display: none; }
+"""
 
 
 # --- provenance ----------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def footer_html(prov: dict[str, Any]) -> str:
              f"{_commit(prov['sweep_commit'], prov['sweep_dirty'])}, finished {e(prov['finished'])} "
              f"(status {e(prov['status'])}).")
     report = (f"Report rendered {e(prov['rendered'])} by bilancio-lite {e(prov['version'])} at commit "
-              f"{_commit(prov['commit'], prov['dirty'])}. <a href=\"{INDEX_NAME}\">All reports of this sweep</a>.")
+              f"{_commit(prov['commit'], prov['dirty'])}. <span class=\"blk-index-link\"><a href=\"{INDEX_NAME}\">All reports of this sweep</a>.</span>")
     return f'<footer class="blk-provenance">\n<p>{sweep}</p>\n<p>{report}</p>\n</footer>\n'
 
 

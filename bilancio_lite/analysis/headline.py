@@ -60,8 +60,8 @@ class Headline:
             ci = (f"95% CI {self.ci_low:.3f} to {self.ci_high:.3f}: {HEADLINE_CI_METHOD}; {self.n_pairs} pairs, "
                   f"{self.replicates} replicate seeds; Wilcoxon signed-rank p = {self.p_value:.2g}")
         else:
-            ci = (f"no CI: {self.replicates} replicate per grid cell, so the pairs are different cells, "
-                  f"not replicates (run with replicates > 1)")
+            ci = (f"no CI with {self.replicates} replicate per grid cell: the pairs are different cells, "
+                  f"not replicates; rerun with replicates > 1 for one")
         return (f"Trading with the dealers changes the mean default share δ (share of lineages) from "
                 f"{self.mean_delta_passive:.3f} without them to {self.mean_delta_active:.3f} with them: a mean "
                 f"trading effect of {self.mean_effect:+.3f} ({ci}). Fewer defaults in {self.n_improved} of "
