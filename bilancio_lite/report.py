@@ -205,7 +205,13 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
         workers = default_workers()
     workers = min(workers, len(nbs))
     done: dict[str, dict[str, Any]] = {}
-    footer = site_footer(sweep) if html else None
+    prov: dict[str, Any] | None = None
+    footer: str | None = None
+    if html:  # the provenance every report's footer and the index show (bilancio_lite.site)
+        from .site import footer_html, provenance
+
+        prov = provenance(sweep)
+        footer = footer_html(prov)
     bar = ReportProgress(len(nbs), say, enabled=progress)
     say = bar.write
 
@@ -236,27 +242,21 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
         run_scheduled(nbs, run_one, show, workers, weight=lambda nb: NOTEBOOK_WEIGHTS.get(nb.name, 0))
     bar.close()
     results = [done[nb.name] for nb in nbs]
-    if html:
-        say(f"index: {write_site(sweep, results, footer)}")
+    if prov is not None:
+        say(f"index: {write_site(sweep, results, prov)}")
     return results
 
 
-def site_footer(sweep: Path) -> str:
-    """The provenance footer of this rendering (:func:`bilancio_lite.site.footer_html`)."""
-    from .site import footer_html, provenance
-
-    return footer_html(provenance(sweep))
-
-
-def write_site(sweep: Path, results: list[dict[str, Any]], footer: str | None = None) -> Path:
-    """Write ``reports/index.html`` for the rendered ``results`` (:func:`bilancio_lite.site.write_index`)."""
-    from .site import provenance, write_index
+def write_site(sweep: Path, results: list[dict[str, Any]], prov: dict[str, Any]) -> Path:
+    """Write ``reports/index.html`` for the rendered ``results`` (:func:`bilancio_lite.site.write_index`),
+    with the same footer as the reports."""
+    from .site import footer_html, write_index
 
     ran = {r["notebook"] for r in results}
     earlier = [{"notebook": nb.name, "source": nb, "html": sweep / "reports" / f"{nb.stem}.html", "error": ""}
                for nb in analysis_notebooks() if nb.name not in ran and (sweep / "reports" / f"{nb.stem}.html").is_file()]
     listed = sorted([*results, *earlier], key=lambda r: r["notebook"])  # a report of an earlier run stays listed
-    return write_index(sweep, listed, provenance(sweep), footer=footer)
+    return write_index(sweep, listed, prov, footer=footer_html(prov))
 
 
 class ReportProgress:
