@@ -174,10 +174,10 @@ def unload_ipython_extension(ip: Any) -> None:
 
 #: A word that names a file or folder (has "/" and ends in ".ext" or "/", e.g.
 #: ``aggregate/overview_by_rho.csv``, ``outputs/<sweep>/``) or a column (``snake_case``, e.g.
-#: ``dealer_active_fraction``); trailing punctuation is left out.
+#: ``dealer_active_fraction``, a pair id ``k0.5_c1_mu0_rho0.75_s42``); trailing punctuation is left out.
 _CODE_WORD = re.compile(r"(?<![\w`/.<>-])("
                         r"[\w.<>-]*(?:/[\w.<>-]+)+(?:\.[A-Za-z]\w*|/)"  # a path
-                        r"|\w*[A-Za-z0-9]_\w*[A-Za-z0-9_]"  # an identifier with an underscore
+                        r"|\w[\w.]*_[\w.]*\w"  # an identifier or pair id with an underscore
                         r"|__\w+__)(?![\w/])")
 #: Markdown block syntax a printed line could start with by accident (heading, list, quote, rule).
 _BLOCK_START = re.compile(r"^(\s*)([#>+*-]|\d+[.)])(\s)")

@@ -71,6 +71,7 @@ def test_the_ipython_extension_formats_every_dataframe():
      "largest when <code>dealer_active_fraction</code> is in (0.75, 1]."),
     ("mismatch >0 and <NA> & x", "mismatch &gt;0 and &lt;NA&gt; &amp; x"),
     ("short 0.825 -> 0.635", "short 0.825 -&gt; 0.635"),
+    ("pair k0.5_c1_mu0.75_rho0.75_s42: N = 20.", "pair <code>k0.5_c1_mu0.75_rho0.75_s42</code>: N = 20."),
     ("- not a list", "- not a list"),
     ("1. not a list", "1. not a list"),
     ("# not a heading", "# not a heading"),

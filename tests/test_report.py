@@ -105,7 +105,7 @@ def test_pair_report_renders_08_for_the_given_parameters(tmp_path):
     assert f"report               {html_path}" in r.stdout
     html = html_path.read_text()
     # printed lines render as prose, with column names as code (bilancio_lite.display.takeaway_markdown)
-    assert "One pair up close" in html and "<code>rollover_lender</code> = liquidity_aware" in html
+    assert "One pair up close" in html and "<code>rollover_lender</code> = <code>liquidity_aware</code>" in html
     assert "<code>k0.5_c1_mu0.75_rho0.75_s42</code>: N = 20" in html
     assert "Pair <code>k0.5_c1_mu0.75_rho0.75_s42</code> simulated in this report" in html  # its footer
     assert "import matplotlib" not in html  # code hidden
