@@ -250,6 +250,11 @@ def configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="notebooks rendered in parallel [default: CPUs; 0 or 1 = one at a time]")
     p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML (hidden by default)")
+    p.add_argument("--screenshots", action="store_true",
+                   help="open every HTML report and the index in headless Chromium, save a full-page PNG of "
+                        "each in DIR/reports/screenshots/ and list console errors, broken images and "
+                        "horizontal overflow (exit 1 if any)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or periodic progress lines")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -263,12 +268,35 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise InputError(f"no analysis notebook matches {' '.join(args.only)} in {NOTEBOOKS}")
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
+    if args.screenshots and args.no_html:
+        raise InputError("--screenshots needs the HTML: drop --no-html")
     results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers,
-                         show_code=args.show_code)
+                         show_code=args.show_code, progress=False if args.no_progress else None)
     failed = [r for r in results if r["error"]]
     print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
           f"{Path(args.sweep_dir).resolve() / 'reports'}")
+    if args.screenshots and not report_screenshots(Path(args.sweep_dir).resolve() / "reports", results):
+        return EXIT_FAILED
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def report_screenshots(reports: Path, results: list[dict]) -> bool:
+    """``report --screenshots``: check every rendered page in headless Chromium and save its
+    screenshot under ``reports/screenshots/``; print one line per page; False if a page has a
+    problem or Chromium is missing."""
+    from .browser import BrowserError, check_pages
+
+    pages = [Path(r["html"]) for r in results if r.get("html")]
+    if (reports / "index.html").is_file():
+        pages.insert(0, reports / "index.html")
+    try:
+        checks = check_pages(pages, screenshot_dir=reports / "screenshots")
+    except BrowserError as e:
+        print(f"screenshots: {e}", file=sys.stderr)
+        return False
+    for c in checks:
+        print(f"screenshot {c.screenshot} ({c.n_images} image(s)): " + ("ok" if c.ok else "; ".join(c.problems())))
+    return all(c.ok for c in checks)
 
 
 # --- export ------------------------------------------------------------------------------------

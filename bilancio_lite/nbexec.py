@@ -112,8 +112,10 @@ class IPCKernelManager(AsyncKernelManager):
 
 def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLike,
                      parameters: dict[str, Any], *, execution_timeout: float | None = None,
-                     start_timeout: float = 120, retries: int = 2) -> None:
+                     start_timeout: float = 120, retries: int = 2, kernel_args: tuple[str, ...] = ()) -> None:
     """Run a notebook with papermill on an IPC kernel named ``python3``; keep the executed copy.
+    ``kernel_args`` are added to the kernel's command line after :data:`KERNEL_ARGS` (the report
+    loads :mod:`bilancio_lite.display` with them).
 
     The kernel process's stdout/stderr go to ``<output_path minus .ipynb>.kernel.log``, removed
     when empty. A failing cell raises ``PapermillExecutionError`` at once. Any other failure (the
@@ -135,7 +137,7 @@ def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLi
                     str(input_path), str(output_path), parameters=parameters, kernel_name=KERNEL_NAME,
                     progress_bar=False, log_output=False, start_timeout=start_timeout,
                     execution_timeout=execution_timeout, kernel_manager_class=manager,
-                    extra_arguments=KERNEL_ARGS, shutdown_kernel="immediate")
+                    extra_arguments=[*KERNEL_ARGS, *kernel_args], shutdown_kernel="immediate")
                 coalesce_streams(output_path)
                 return
             except PapermillExecutionError:

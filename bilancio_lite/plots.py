@@ -59,20 +59,50 @@ def defaults_by_cycle(table: pd.DataFrame, max_cycles: int = 12) -> Figure:
     return fig
 
 
+def same_series(frames: dict[str, pd.DataFrame], columns: Sequence[str]) -> list[list[str]]:
+    """Group the keys of ``frames`` whose ``columns`` hold the same values (within 1e-9), in the
+    given order: series that would be drawn on top of each other. Each group lists its keys."""
+    groups: list[list[str]] = []
+    for key, f in frames.items():
+        v = f[list(columns)].to_numpy(dtype="float64")
+        for g in groups:
+            w = frames[g[0]][list(columns)].to_numpy(dtype="float64")
+            if v.shape == w.shape and np.allclose(v, w, rtol=0.0, atol=1e-9, equal_nan=True):
+                g.append(key)
+                break
+        else:
+            groups.append([key])
+    return groups
+
+
 def outside_mid_path(path: pd.DataFrame) -> Figure:
-    """Mean outside mid per day and bucket (10th–90th percentile band), one panel per regime."""
+    """Mean outside mid per day and bucket (10th–90th percentile band), one panel per regime.
+    Buckets whose paths coincide are drawn once, labelled together ("short = mid = long"), so
+    every legend entry is a visible line."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)
     colors = dict(zip(BUCKETS, ("tab:green", "tab:orange", "tab:purple")))
     for ax, regime in zip(axes, ("passive", "active")):
         r = path[path["regime"] == regime]
-        for b in BUCKETS:
-            s = r[r["bucket"] == b]
-            _ = ax.plot(s["day"], s["mean_M"], color=colors[b], label=b)
-            _ = ax.fill_between(s["day"], s["p10_M"], s["p90_M"], color=colors[b], alpha=0.12)
+        series = {b: r[r["bucket"] == b].sort_values("day") for b in BUCKETS}
+        for group in same_series(series, ["day", "mean_M"]):
+            s, color = series[group[0]], colors[group[0]]
+            if s.empty:
+                continue
+            _ = ax.plot(s["day"], s["mean_M"], color=color, label=" = ".join(group))
+            for b in same_series({b: series[b] for b in group}, ["day", "p10_M", "p90_M"]):
+                band = series[b[0]]
+                _ = ax.fill_between(band["day"], band["p10_M"], band["p90_M"], color=color, alpha=0.12)
         _ = ax.set(xlabel="day", title=f"{regime} runs", ylabel="outside mid M (per unit face)")
-    _ = axes[-1].legend(title="bucket", loc="upper right")
+        if ax.get_legend_handles_labels()[0]:
+            _ = ax.legend(title="bucket", loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def say_none(ax: plt.Axes, what: str = "none in this sweep") -> None:
+    """An empty panel says so in words instead of drawing empty axes."""
+    ax.set_axis_off()
+    _ = ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, fontsize=11, color="0.35")
 
 
 def mechanism_counts(counts: pd.DataFrame, by: str | None = None) -> Figure:
@@ -80,6 +110,10 @@ def mechanism_counts(counts: pd.DataFrame, by: str | None = None) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
     for ax, outcome in zip(axes, ("harmed", "rescued")):
         o = counts[counts["outcome"] == outcome]
+        if o.empty or not (o["n_traders"] > 0).any():
+            say_none(ax, f"{outcome} traders: none in this sweep")
+            _ = ax.set_title(f"{outcome} traders by mechanism")
+            continue
         mechs = list(dict.fromkeys(o["mechanism"]))
         groups = sorted(o[by].unique(), key=str) if by else [None]
         h = 0.8 / len(groups)
@@ -251,11 +285,17 @@ def ring(outcomes: pd.DataFrame, title: str = "") -> Figure:
         ax.set_axis_off()
         _ = ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3),
                    title=f"{regime}: {int(dd.notna().sum())} of {n} traders defaulted")
+    defaulted = outcomes[["default_day_passive", "default_day_active"]].notna().to_numpy()
+    shown = {"did not default": bool((~defaulted).any()), "defaulted": bool(defaulted.any()),
+             "rescued": bool((outcomes["outcome"] == "rescued").any()),
+             "harmed": bool((outcomes["outcome"] == "harmed").any())}  # the legend lists what is drawn
     handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor=e, markersize=9,
                       markeredgewidth=2, label=lab)
-               for c, e, lab in (("tab:green", "white", "did not default"), ("tab:red", "white", "defaulted"),
-                                 ("white", "tab:blue", "rescued (passive default only)"),
-                                 ("white", "tab:orange", "harmed (active default only)"))]
+               for key, c, e, lab in (("did not default", "tab:green", "white", "did not default"),
+                                      ("defaulted", "tab:red", "white", "defaulted"),
+                                      ("rescued", "white", "tab:blue", "rescued (passive default only)"),
+                                      ("harmed", "white", "tab:orange", "harmed (active default only)"))
+               if shown[key]]
     _ = fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="small")
     if title:
         _ = fig.suptitle(title)
@@ -305,7 +345,7 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-__all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "mechanism_counts", "robustness_forest",
+__all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "same_series", "say_none", "mechanism_counts", "robustness_forest",
            "effect_by_axis", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid",
            "stacked_counts"]
 

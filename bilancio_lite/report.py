@@ -105,18 +105,37 @@ def drop_index_columns(html: str) -> str:
                   html, flags=re.S)
 
 
-def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, show_code: bool = False) -> Path:
+def render_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, show_code: bool = False,
+                footer: str | None = None) -> Path:
     """Render an executed notebook to standalone HTML for readers: no In/Out prompts, code cells
-    hidden unless ``show_code``, nothing loaded from the network, no table index columns."""
+    hidden unless ``show_code``, nothing loaded from the network, no table index columns, and the
+    reader's fixes of :func:`readable_page` (printed takeaways as Markdown, tables that wrap or
+    scroll, ``footer`` at the end)."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    from .site import readable_notebook
+
+    nb = readable_notebook(nbformat.read(str(notebook), as_version=4))
     exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True,
                             exclude_input=not show_code, embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
-    body = drop_index_columns(strip_remote(body))
+    body = readable_page(drop_index_columns(strip_remote(body)), footer)
     return atomic.write_text(html_path, body, encoding="utf-8")
+
+
+# --- readers' fixes and the report site (issue 22; bilancio_lite.site) ---------------------------
+#: Kernel options of report notebooks: tables shown by bilancio_lite.display (whole text, integers,
+#: "—" for missing values; an IPython extension).
+REPORT_KERNEL_ARGS: tuple[str, ...] = ("--ext=bilancio_lite.display",)
+
+
+def readable_page(page: str, footer: str | None = None) -> str:
+    """A rendered report with the report CSS, breakable table headers and ``footer``."""
+    from .site import add_css, add_footer, breakable_headers
+
+    page = add_css(breakable_headers(page))
+    return add_footer(page, footer) if footer else page
 
 
 def _execute_one(nb: str, sweep: str) -> dict[str, Any]:
@@ -129,18 +148,20 @@ def _execute_one(nb: str, sweep: str) -> dict[str, Any]:
     out_nb = Path(sweep) / "reports" / nb_path.name
     res: dict[str, Any] = {"notebook": nb_path.name, "executed": out_nb, "html": None, "error": ""}
     try:
-        execute_notebook(nb_path, out_nb, {"sweep_dir": sweep})
+        execute_notebook(nb_path, out_nb, {"sweep_dir": sweep}, kernel_args=REPORT_KERNEL_ARGS)
     except Exception as e:  # keep going: the other notebooks may still work
         res["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
     res["wall_time"] = time.perf_counter() - t0
     return res
 
 
-def _render_one(res: dict[str, Any], html: bool, show_code: bool = False) -> dict[str, Any]:
+def _render_one(res: dict[str, Any], html: bool, show_code: bool = False,
+                footer: str | None = None) -> dict[str, Any]:
     """Render an executed notebook of :func:`_execute_one` to HTML (if asked and it exists)."""
     t0 = time.perf_counter()
     if html and Path(res["executed"]).exists():
-        res["html"] = render_html(res["executed"], Path(res["executed"]).with_suffix(".html"), show_code=show_code)
+        res["html"] = render_html(res["executed"], Path(res["executed"]).with_suffix(".html"), show_code=show_code,
+                                  footer=footer)
     res["wall_time"] += time.perf_counter() - t0
     return res
 
@@ -160,12 +181,17 @@ def _warm_html() -> None:
 
 def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
                log: Callable[[str], None] | None = print, workers: int | None = None,
-               show_code: bool = False) -> list[dict[str, Any]]:
+               show_code: bool = False, progress: bool | None = False) -> list[dict[str, Any]]:
     """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per
     notebook, in reading order. Up to ``workers`` notebooks run at a time (default: one per CPU, at
     most one per notebook; 0 or 1 = one after the other), each on its own kernel driven from a
     thread of this process (:func:`run_scheduled`: no worker processes, so parallelism costs only
-    the kernels' memory), scheduled by :data:`NOTEBOOK_WEIGHTS` within :data:`WEIGHT_BUDGET`."""
+    the kernels' memory), scheduled by :data:`NOTEBOOK_WEIGHTS` within :data:`WEIGHT_BUDGET`.
+
+    With ``html``, every report gets the provenance footer and ``reports/index.html`` is written
+    last (:func:`write_site`). ``progress``: a bar of notebooks done on stderr when stderr is a
+    terminal, else plain progress lines (:class:`ReportProgress`; None: the bar only on a terminal,
+    False: neither)."""
     say = log or (lambda _m: None)
     sweep = Path(sweep_dir).resolve()
     if not (sweep / "aggregate" / "comparison.csv").is_file():
@@ -179,6 +205,15 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
         workers = default_workers()
     workers = min(workers, len(nbs))
     done: dict[str, dict[str, Any]] = {}
+    prov: dict[str, Any] | None = None
+    footer: str | None = None
+    if html:  # the provenance every report's footer and the index show (bilancio_lite.site)
+        from .site import footer_html, provenance
+
+        prov = provenance(sweep)
+        footer = footer_html(prov)
+    bar = ReportProgress(len(nbs), say, enabled=progress)
+    say = bar.write
 
     def run_one(nb: Path) -> dict[str, Any]:
         try:
@@ -189,10 +224,12 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
     def show(nb: Path, res: dict[str, Any]) -> None:
         # rendered here (this thread) while the scheduler's threads execute the next notebooks
-        done[nb.name] = res = _render_one(res, html, show_code)
+        done[nb.name] = res = _render_one(res, html, show_code, footer)
+        res["source"] = nb
         shown = res["html"] or res["executed"]
         state = "FAILED " + res["error"] if res["error"] else "ok"
         say(f"{res['notebook']}: {state} ({res['wall_time']:.1f} s) -> {shown}")
+        bar.update()
 
     if workers <= 1:
         for nb in nbs:
@@ -203,7 +240,73 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
             threading.Thread(target=_warm_html, name="report-warm-html", daemon=True).start()
         run_scheduled(nbs, run_one, show, workers, weight=lambda nb: NOTEBOOK_WEIGHTS.get(nb.name, 0))
-    return [done[nb.name] for nb in nbs]
+    bar.close()
+    results = [done[nb.name] for nb in nbs]
+    if prov is not None:
+        say(f"index: {write_site(sweep, results, prov)}")
+    return results
+
+
+def write_site(sweep: Path, results: list[dict[str, Any]], prov: dict[str, Any]) -> Path:
+    """Write ``reports/index.html`` for the rendered ``results`` (:func:`bilancio_lite.site.write_index`),
+    with the same footer as the reports."""
+    from .site import footer_html, write_index
+
+    ran = {r["notebook"] for r in results}
+    earlier = [{"notebook": nb.name, "source": nb, "html": sweep / "reports" / f"{nb.stem}.html", "error": ""}
+               for nb in analysis_notebooks() if nb.name not in ran and (sweep / "reports" / f"{nb.stem}.html").is_file()]
+    listed = sorted([*results, *earlier], key=lambda r: r["notebook"])  # a report of an earlier run stays listed
+    return write_index(sweep, listed, prov, footer=footer_html(prov))
+
+
+class ReportProgress:
+    """Notebooks done: a tqdm bar on stderr when it is a terminal (lines printed through it stay
+    above the bar); otherwise a plain line every :attr:`every` seconds while notebooks run
+    ("report: 3 of 7 notebooks done, 1 min 30 s"), besides the line each finished notebook prints.
+    ``enabled``: None = the bar on a terminal, plain lines elsewhere; False = nothing extra."""
+
+    def __init__(self, total: int, say: Callable[[str], None], enabled: bool | None = None,
+                 every: float = 30.0) -> None:
+        import sys
+        import threading
+
+        self.every = every
+        self.total, self.n, self._say, self.t0 = total, 0, say, time.perf_counter()
+        self.bar = None
+        self._stop = threading.Event()
+        if enabled is False or total == 0:
+            return
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="notebook", desc="report", file=sys.stderr, leave=False)
+        else:
+            threading.Thread(target=self._beat, name="report-progress", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            self._say(self.line())
+
+    def line(self) -> str:
+        s = int(time.perf_counter() - self.t0)
+        took = f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+        return f"report: {self.n} of {self.total} notebooks done, {took}"
+
+    def write(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message)
+        else:
+            self._say(message)
+
+    def update(self) -> None:
+        self.n += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.bar is not None:
+            self.bar.close()
 
 
 #: Memory weights of the analysis notebooks for :func:`run_scheduled` (issue 10: the whole report
@@ -283,8 +386,11 @@ def render_pair_report(params: Any, out_dir: str | os.PathLike, *, show_code: bo
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / nb.name
-    execute_notebook(nb, executed, pair_notebook_parameters(params))
-    return render_html(executed, executed.with_suffix(".html"), show_code=show_code)
+    execute_notebook(nb, executed, pair_notebook_parameters(params), kernel_args=REPORT_KERNEL_ARGS)
+    from .site import pair_footer_html
+
+    return render_html(executed, executed.with_suffix(".html"), show_code=show_code,
+                       footer=pair_footer_html(params.pair_id))
 
 
 # --- the notebooks' sweep folder ---------------------------------------------------------------------

@@ -104,8 +104,10 @@ def test_pair_report_renders_08_for_the_given_parameters(tmp_path):
     html_path = tmp_path / "rep" / "08_one_pair.html"
     assert f"report               {html_path}" in r.stdout
     html = html_path.read_text()
-    assert "One pair up close" in html and "rollover_lender = liquidity_aware" in html
-    assert "k0.5_c1_mu0.75_rho0.75_s42: N = 20" in html
+    # printed lines render as prose, with column names as code (bilancio_lite.display.takeaway_markdown)
+    assert "One pair up close" in html and "<code>rollover_lender</code> = <code>liquidity_aware</code>" in html
+    assert "<code>k0.5_c1_mu0.75_rho0.75_s42</code>: N = 20" in html
+    assert "Pair <code>k0.5_c1_mu0.75_rho0.75_s42</code> simulated in this report" in html  # its footer
     assert "import matplotlib" not in html  # code hidden
     assert_offline(html)
     assert html.count("data:image/png;base64") >= 4  # the four figures, embedded

@@ -208,7 +208,8 @@ def test_notebooks_06_and_07_render_on_a_variant_sweep(variant_sweep):
     assert [r["error"] for r in results] == ["", ""]
     html06 = results[0]["html"].read_text()
     assert "this notebook shows baseline only" in html06
-    assert "rollover_lender=liquidity_aware:" in html06  # the lender variant is compared
+    # the lender variant is compared (printed names render as code: bilancio_lite.display.takeaway_markdown)
+    assert "<code>rollover_lender</code>=<code>liquidity_aware</code>:" in html06
     html07 = results[1]["html"].read_text()
     for v in ("lender", "h1"):
         assert re.search(rf"{v}: the headline (survives|weakens|does not survive)", html07), v
