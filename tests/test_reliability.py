@@ -19,3 +19,100 @@ def test_bucket_table_covers_only_the_days_ahead(t: int, ahead: int) -> None:
     assert len(table) == ahead + 1  # independent of t: a run's cost is linear in t_end
     for due in range(max(0, t - 5), max_due + 1):
         assert table[due] == bucket_of(due - t)
+
+
+# --- 1. ownership: never touch what is not ours -----------------------------------------------
+import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path, PurePosixPath  # noqa: E402
+
+import pytest  # noqa: E402
+
+from bilancio_lite.cli import main  # noqa: E402
+from bilancio_lite.sweep.outdir import is_tool_path  # noqa: E402
+from factories.sweeps import SMOKE  # noqa: E402
+
+SWEEP_ARGS = ["sweep", str(SMOKE), "--engine", "inline", "--workers", "0", "--no-progress"]
+
+
+def _user_folder(root: Path, marker: str | None) -> Path:
+    """A user's folder: their own manifest.json / sweep.yaml (or none), a file and a source tree."""
+    root.mkdir()
+    if marker == "manifest.json":
+        (root / marker).write_text('{"project": "mine", "files": 3}\n')
+    elif marker == "sweep.yaml":
+        (root / marker).write_text("name: my-own-sweep\n")
+    elif marker == "bad-version":
+        (root / "manifest.json").write_text(json.dumps({"package": "bilancio-lite", "format_version": 99,
+                                                        "config_hash": "x"}))
+    (root / "important.txt").write_text("do not lose me")
+    (root / "src").mkdir()
+    (root / "src" / "main.py").write_text("print('hi')\n")
+    return root
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("marker", [None, "manifest.json", "sweep.yaml", "bad-version"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_folder_that_is_not_ours_is_refused_and_untouched(tmp_path, capsys, marker, force):
+    out = _user_folder(tmp_path / "dir", marker)
+    before = _tree(out)
+    code = main([*SWEEP_ARGS, "--out", str(out), *(["--force"] if force else [])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "not a bilancio-lite sweep folder" in err and "Traceback" not in err
+    assert _tree(out) == before and sorted(p.name for p in out.iterdir()) == sorted(
+        ["important.txt", "src", *([] if marker is None else ["manifest.json" if marker != "sweep.yaml" else "sweep.yaml"])])
+
+
+def test_force_removes_only_what_the_tool_wrote(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main([*SWEEP_ARGS, "--out", str(out), "--format", "csv"]) == 0
+    # the user adds their own files into the sweep folder and one of its subfolders
+    (out / "notes.md").write_text("mine")
+    (out / "aggregate" / "my_plot.pdf").write_bytes(b"%PDF")
+    (out / "scratch").mkdir()
+    (out / "scratch" / "x.csv").write_text("a\n1\n")
+    capsys.readouterr()
+    assert main([*SWEEP_ARGS, "--out", str(out), "--format", "csv", "--replicates", "2", "--force"]) == 0
+    said = capsys.readouterr().out
+    assert "--force: cleared" in said and "left 3 entries" in said
+    assert (out / "notes.md").read_text() == "mine"
+    assert (out / "aggregate" / "my_plot.pdf").read_bytes() == b"%PDF"
+    assert (out / "scratch" / "x.csv").exists()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["package"] == "bilancio-lite" and m["format_version"] == 1 and m["status"] == "completed"
+
+
+def test_a_new_folder_gets_the_ownership_manifest_before_anything_else(tmp_path, monkeypatch):
+    from bilancio_lite import sweep
+    from bilancio_lite.sweep import outdir
+
+    seen = []
+    real = outdir.clean_stale_temp
+
+    def spy(out):
+        seen.append(sorted(p.name for p in Path(out).iterdir()))
+        return real(out)
+
+    monkeypatch.setattr(outdir, "clean_stale_temp", spy)
+    sweep.prepare_out_dir(sweep.load_sweep_config(SMOKE), tmp_path / "new")
+    assert seen == [["manifest.json"]]
+    assert json.loads((tmp_path / "new" / "manifest.json").read_text())["package"] == "bilancio-lite"
+
+
+@pytest.mark.parametrize("rel, ours", [
+    ("sweep.yaml", True), ("manifest.json", True), ("registry.csv", True),
+    ("tables/trades/part-00003.parquet", True), ("tables/trades/.part-00003.parquet.abc.tmp", True),
+    ("status/shard_0001.json", True), ("executed/shard_0001.ipynb", True),
+    ("aggregate/comparison.csv", True), ("aggregate/pairs/k0.5.csv", True),
+    ("reports/01_sweep_overview.html", True), ("passive/runs/passive_k1/trades.csv", True),
+    ("important.txt", False), ("src/main.py", False), ("tables/trades/notes.txt", False),
+    ("aggregate/plot.pdf", False), ("status/readme.md", False), ("passive/runs/x/y/z.csv", False),
+    ("tables/part-00001.parquet", False),
+])
+def test_tool_paths(rel, ours):
+    assert is_tool_path(PurePosixPath(rel)) is ours

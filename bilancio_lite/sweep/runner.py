@@ -138,8 +138,9 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     started = lock.holder["started"]
     previous = previous_run(out, lock)
     cleared = force and any((out / m).exists() for m in SWEEP_MARKERS)
+    kept: list[str] = []
     try:
-        stale = prepare_out_dir(config, out, force=force)
+        stale = prepare_out_dir(config, out, force=force, kept=kept)
     except BaseException:
         if client is not None:
             client.close()
@@ -174,7 +175,10 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     if scheduler and workers_given:
         say("note: --workers is ignored with --scheduler (the Dask cluster decides)")
     if cleared:
-        say(f"--force: cleared {out}")
+        say(f"--force: cleared {out}" + (f" (the tool's files only; left {len(kept)} entr"
+                                         f"{'y' if len(kept) == 1 else 'ies'} that are not its own: "
+                                         f"{', '.join(kept[:5])}{' …' if len(kept) > 5 else ''})"
+                                         if kept else ""))
     if stale:
         say(f"removed {stale} temporary file(s)/folder(s) left by an interrupted run")
     for problem in damaged:
