@@ -250,6 +250,10 @@ def configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="notebooks rendered in parallel [default: CPUs; 0 or 1 = one at a time]")
     p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML (hidden by default)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="report on a sweep that is still running or incomplete (missing pairs, parts "
+                        "not matching their records, files in no record); every report then opens "
+                        "with the missing share [default: refuse, exit 2]")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -264,7 +268,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers,
-                         show_code=args.show_code)
+                         show_code=args.show_code, allow_incomplete=args.allow_incomplete)
     failed = [r for r in results if r["error"]]
     print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
           f"{Path(args.sweep_dir).resolve() / 'reports'}")
@@ -281,6 +285,9 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", nargs="+", metavar="GLOB",
                    help="only runs whose id matches one of these patterns, e.g. 'active_k0.5_*' [default: all]")
     p.add_argument("--out", metavar="DIR", help="output folder [default: SWEEP/export]")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="export the complete shards of a sweep that is running or incomplete "
+                        "[default: refuse, exit 2]")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -292,6 +299,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError(f"SWEEP: {src} is not a folder")
     if detect_format(src) != "parquet":
         raise InputError(f"SWEEP: {src} has no tables/ folder (not a Parquet sweep; its runs are CSV already)")
+    from .store import sweep_status
+
+    status = sweep_status(src)
+    if not status.ok:
+        if not args.allow_incomplete:
+            raise InputError(f"SWEEP: {src} is not a complete sweep: {'; '.join(status.problems())}; "
+                             f"finish or resume the sweep, or pass --allow-incomplete")
+        print(f"warning: exporting an incomplete sweep: {'; '.join(status.problems())}", file=sys.stderr)
     if args.runs:
         try:
             matched = Sweep(src).filter(run_id=args.runs)._run_ids
