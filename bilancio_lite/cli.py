@@ -134,9 +134,11 @@ def _pair_progress(params: ModelParams) -> Callable[[str, int, int], None] | Non
     """A progress callback (stderr) for pairs estimated above LARGE_RUN_BYTES, else None."""
     from .params import LARGE_RUN_BYTES, estimated_memory_bytes
 
+    from .params import LONG_RUN_DAYS
+
     days = params.last_day + 1
     mem = estimated_memory_bytes(params.n_tickets, params.n_traders, days)
-    if mem <= LARGE_RUN_BYTES:
+    if mem <= LARGE_RUN_BYTES and days <= LONG_RUN_DAYS:
         return None
     print(f"large pair: {params.n_tickets:,} tickets, {params.n_traders:,} traders, {days} days per "
           f"regime (estimated memory {mem / 2**30:.1f} GB); progress on stderr", file=sys.stderr)
@@ -217,6 +219,10 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
                    help="clear the output folder first and start over (needed when it holds a sweep "
                         "made with another configuration)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    from .sweep.config import MAX_PAIRS
+
+    p.add_argument("--yes", action="store_true",
+                   help=f"run a sweep of more than {MAX_PAIRS:,} pairs (refused without it)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -228,8 +234,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     from .sweep import load_sweep_config, run_sweep
 
+    from .sweep.config import MAX_PAIRS
+
     config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size,
-                               format=args.format)  # an invalid file: SweepConfigError, one line per problem
+                               format=args.format, max_pairs=None if args.yes else MAX_PAIRS)
+    # (an invalid file, or one of too many pairs: SweepConfigError, one line per problem)
     res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
                     force=args.force, progress=False if args.no_progress else None,
                     argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None,

@@ -240,3 +240,103 @@ def test_allow_incomplete_reports_state_the_missing_share_first(pq_sweep, tmp_pa
     assert html.index("50.0% of the sweep is missing") < html.index("The mean trading effect")
     assert main(["export", str(out), "--out", str(tmp_path / "e"), "--allow-incomplete"]) == 0
     assert len(list((tmp_path / "e" / "active" / "runs").iterdir())) == 8
+
+
+# --- 5. bounds: inputs that validate must run with finite cash ---------------------------------
+import math  # noqa: E402
+
+from bilancio_lite.engine import simulate_pair  # noqa: E402
+from bilancio_lite.params import MAX_MONEY, ModelParams  # noqa: E402
+from bilancio_lite.sweep.config import MAX_PAIRS, load_sweep_config  # noqa: E402
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--Q-total", "1e308", "--face-value", "1e304"], "Q_total: Input should be less than or equal to"),
+    (["--n-traders", "2", "--Q-total", "40", "--liq-mode", "vector", "--liq-vector", "1e308,1e308"],
+     "liq_vector: weights must be in (0, 1e+12]"),
+    (["--no-clip-B"], "clip_B=false is allowed only with anchor_update='off'"),
+    (["--no-clip-B", "--anchor-update", "off", "--outside-mid-ratio", "0.1"], "B = M - O/2 would be"),
+    (["--t-end", "100001"], "t_end: Input should be less than or equal to 100000"),
+    (["--buffer-inv", "1e300"], "buffer_inv: Input should be less than or equal to"),
+])
+def test_money_and_horizon_bounds_are_refused_with_one_line(args, needle, capsys):
+    assert main(["pair", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and all(ln.startswith("error: ") for ln in err.splitlines())
+
+
+def test_at_the_money_bounds_every_figure_is_finite():
+    p = ModelParams(n_traders=2, Q_total=MAX_MONEY, face_value=MAX_MONEY / 4, kappa=1e6, t_end=12)
+    pair = simulate_pair(p)
+    for run in (pair.passive, pair.active):
+        for name in ("system_state_timeseries", "inventory_timeseries", "traders"):
+            nums = run.tables[name].select_dtypes("number")
+            assert nums.abs().max().max() < 1e300, name   # finite, not inf, not overflowed
+            assert not nums.isin([math.inf, -math.inf]).any().any()
+    assert all(math.isfinite(v) for v in pair.comparison.values() if isinstance(v, float) and v == v)
+
+
+@given(st.integers(0, 2**32), st.sampled_from([0.75, 0.9, 1.2]))
+def test_unclipped_bids_that_validate_keep_prices_and_dealer_cash_non_negative(seed, rho):
+    """clip_B = false is allowed only where B = M - O/2 >= 0 for good: I2 holds."""
+    p = ModelParams(n_traders=8, Q_total=320, clip_B=False, anchor_update="off", outside_mid_ratio=rho,
+                    seed=seed, kappa=0.3, t_end=15)
+    pair = simulate_pair(p)
+    trades = pair.active.tables["trades"]
+    assert (trades["unit_price"] >= 0).all()
+    inv = pair.active.tables["inventory_timeseries"]
+    assert (inv["dealer_cash"] >= -1e-9 * p.face_value).all()
+
+
+ALIAS_BOMB = """\
+a: &a [x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+grid:
+  kappa: *i
+"""
+
+
+def test_a_yaml_alias_bomb_is_refused(tmp_path, capsys):
+    f = tmp_path / "bomb.yaml"
+    f.write_text(ALIAS_BOMB)
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expands (through its &anchors and *aliases) to more than 100,000" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_anchors_within_the_limit_still_load(tmp_path):
+    f = tmp_path / "ok.yaml"
+    f.write_text("model: &m {n_traders: 20, Q_total: 2000.0}\ngrid:\n  kappa: &k [0.5, 2]\n  mu: [0]\n")
+    assert load_sweep_config(f).n_pairs == 2
+
+
+def test_a_sweep_above_the_pair_limit_is_refused_unless_yes(tmp_path, capsys):
+    f = tmp_path / "huge.yaml"
+    axis = "[" + ", ".join(str(0.1 + i / 100) for i in range(10)) + "]"
+    f.write_text(f"model: {{n_traders: 20, Q_total: 2000.0}}\ngrid:\n  kappa: {axis}\n  concentration: {axis}\n"
+                 f"  mu: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\n  outside_mid_ratio: {axis}\n"
+                 f"replicates: 100\n")  # 10**4 cells x 100 replicates = 10**6 pairs
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"1,000,000 pairs" in err and f"limit of {MAX_PAIRS:,}" in err and "--yes" in err
+    assert not (tmp_path / "o").exists()
+    assert load_sweep_config(SMOKE, max_pairs=16).n_pairs == 16
+    with pytest.raises(Exception, match="16 pairs .* above the limit of 15"):
+        load_sweep_config(SMOKE, max_pairs=15)
+
+
+def test_long_pairs_show_progress(capsys):
+    from bilancio_lite.cli import _pair_progress
+
+    assert _pair_progress(ModelParams(n_traders=2, Q_total=40, t_end=1_000)) is None
+    assert capsys.readouterr().err == ""
+    assert _pair_progress(ModelParams(n_traders=2, Q_total=40, t_end=30_000)) is not None
+    assert "30001 days per regime" in capsys.readouterr().err
