@@ -6,7 +6,8 @@ argparse, printing to the terminal and exit statuses: the library raises the dom
 :mod:`bilancio_lite.errors`, and :func:`main` turns them into one line per problem on stderr and
 an exit status, without a traceback:
 
-* 0: done; 1: some pairs (or notebooks) failed, or the Dask cluster lost its workers;
+* 0: done; 1: some pairs (or notebooks) failed, the Dask cluster lost its workers, or the system
+  refused a write (an ``OSError``: disk full, read-only, …: one line naming the path);
 * 2: bad input (:class:`~bilancio_lite.errors.InputError`, pydantic validation errors), a folder
   in use by another sweep (:class:`~bilancio_lite.errors.SweepBusyError`) or an unreachable Dask
   scheduler (:class:`~bilancio_lite.errors.DaskUnavailableError`): nothing was written;
@@ -367,7 +368,27 @@ def _register_commands(sub: Any) -> None:
         p.set_defaults(handler=handler)
 
 
+def _tolerant_streams() -> None:
+    """Print what the terminal's encoding cannot show as escapes (``PYTHONIOENCODING=ascii``: δ,
+    … and → would otherwise end the command with UnicodeEncodeError)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a detached or closed stream: leave it
+                pass
+
+
+def os_error_line(e: OSError) -> str:
+    """An OSError (disk full, read-only, name too long, no permission …) as one line naming the path."""
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    what = e.strerror or " ".join(str(e).split()) or type(e).__name__
+    return f"{where}: {what}" if where else what
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -378,6 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (InputError, SweepBusyError, DaskUnavailableError) as e:  # one line per problem
         print("error: " + str(e).replace("\n", "\nerror: "), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # at the edge: disk full, read-only, a name too long, a path it cannot encode
+        print(f"error: {os_error_line(e)}", file=sys.stderr)
+        return EXIT_FAILED
+    except UnicodeEncodeError as e:  # a path the file system's encoding cannot represent
+        print(f"error: a path cannot be encoded for the file system ({e.reason}: {e.object[e.start:e.end]!a})",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during a sweep (SweepInterrupted)
         signum = getattr(e, "signum", 2)

@@ -340,3 +340,96 @@ def test_long_pairs_show_progress(capsys):
     assert capsys.readouterr().err == ""
     assert _pair_progress(ModelParams(n_traders=2, Q_total=40, t_end=30_000)) is not None
     assert "30001 days per regime" in capsys.readouterr().err
+
+
+# --- 4. errors at the edge: one line, a defined exit status, nothing half-written ---------------
+import errno  # noqa: E402
+import os  # noqa: E402
+
+
+@pytest.mark.parametrize("out, needle", [
+    ("/proc/x", "cannot be created or written under /proc"),
+    ("/sys/kernel/x", "cannot be created or written under /sys/kernel"),
+    ("LONG", "bytes long, above the file system's limit of 255"),
+    ("/tmp/\udcff-bilancio", "cannot be encoded"),
+])
+def test_bad_output_paths_are_one_line_exit_2(out, needle, tmp_path, capsys):
+    if out == "LONG":
+        out = str(tmp_path / ("a" * 300) / "o")
+    assert main([*SWEEP_ARGS, "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_a_full_disk_ends_as_one_line_exit_1_and_a_failed_manifest(tmp_path, capsys, monkeypatch):
+    from bilancio_lite import atomic
+
+    out = tmp_path / "s"
+    real = atomic.write_csv
+
+    def full(df, path):
+        if Path(path).name == "registry.csv":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(df, path)
+
+    monkeypatch.setattr(atomic, "write_csv", full)
+    assert main([*SWEEP_ARGS, "--out", str(out), "--format", "csv"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {out / 'registry.csv'}: No space left on device\n"
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed" and "No space left on device" in m["error"]
+    assert not (out / "aggregate" / "comparison.csv").exists()  # nothing presented as finished
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_manifest_that_cannot_be_rewritten_is_flipped_to_failed_in_place(tmp_path):
+    from bilancio_lite.sweep.runner import _mark_failed_in_place
+
+    f = tmp_path / "manifest.json"
+    f.write_text(json.dumps({"package": "bilancio-lite", "status": "running", "x": 1}, indent=2))
+    _mark_failed_in_place(f)
+    assert json.loads(f.read_text())["status"] == "failed"
+
+
+def test_an_os_error_of_any_command_is_one_line(tmp_path, capsys, monkeypatch):
+    from bilancio_lite import cli
+
+    def readonly(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "x"))
+
+    monkeypatch.setitem(cli.COMMANDS, "export", (cli.COMMANDS["export"][0], readonly))
+    assert main(["export", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'x'}: Read-only file system\n"
+
+
+def test_output_survives_an_ascii_terminal(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    r = subprocess.run([sys.executable, "-m", "bilancio_lite", "pair", "--n-traders", "2", "--Q-total", "40",
+                        "--t-end", "3"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "delta passive" in r.stdout
+
+
+def test_papermill_takes_paths_literally():
+    from bilancio_lite.nbexec import literal_path
+
+    assert literal_path("/tmp/b/q{shard_size}/out/x.ipynb").format(shard_size=8) == "/tmp/b/q{shard_size}/out/x.ipynb"
+
+
+@pytest.mark.integration
+def test_a_notebook_runs_into_a_folder_named_with_braces(tmp_path):
+    from bilancio_lite.nbexec import execute_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell("print(x + 1)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "in{x}.ipynb"
+    nbformat.write(nb, str(src))
+    out = tmp_path / "q{x}" / "out{x}.ipynb"
+    execute_notebook(src, out, {"x": 5})
+    done = nbformat.read(str(out), as_version=4)
+    assert done.cells[-1].outputs[0]["text"] == "6\n"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["in{x}.ipynb", "out{x}.ipynb"]
+    assert done.metadata["papermill"]["output_path"] == str(out)

@@ -20,6 +20,8 @@ import fnmatch
 import json
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -42,7 +44,7 @@ TOOL_PATHS: tuple[str, ...] = (
     "sweep.yaml", "manifest.json", "registry.csv", LOCK_NAME,
     "tables/*/part-*.parquet",
     "status/shard_*.json",
-    "executed/shard_*.ipynb", "executed/.kernel-*.json",
+    "executed/shard_*.ipynb", "executed/.kernel-*.json", "executed/.*.tmp.ipynb", "reports/.*.tmp.ipynb",
     "aggregate/*.csv", "aggregate/*.parquet", "aggregate/*/*.parquet", "aggregate/pairs/*.csv",
     "reports/*.ipynb", "reports/*.html", "reports/*.css", "reports/*.js", "reports/*.png",
     "reports/*.svg", "reports/*.json", "reports/*/*.ipynb", "reports/*/*.html", "reports/*/*.png",
@@ -94,6 +96,17 @@ def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 def check_out_path(out: Path, option: str = "--out") -> None:
     """Refuse, before anything runs or is written, an output folder that is a file, lies under a
     file, or cannot be created or written by this user."""
+    try:
+        encoded = os.fsencode(str(out))
+        str(out).encode("utf-8")  # the path is written into JSON, YAML and notebooks as text
+    except UnicodeEncodeError:
+        raise InputError(f"{option}: {ascii(str(out))} cannot be encoded for the file system "
+                         f"({sys.getfilesystemencoding()}); choose a plain name") from None
+    name_max = 255  # NAME_MAX of Linux file systems (os.pathconf would need an existing folder)
+    long = [part for part in encoded.split(b"/") if len(part) > name_max]
+    if long:
+        raise InputError(f"{option}: a name in {out} is {len(long[0])} bytes long, above the file "
+                         f"system's limit of {name_max}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{option}: {out} is a file, not a folder; give a new or existing folder")
     probe = out
@@ -106,6 +119,11 @@ def check_out_path(out: Path, option: str = "--out") -> None:
     if not os.access(probe, os.W_OK | os.X_OK):
         what = "folder" if probe == out else f"folder {probe} (where {out} would be created)"
         raise InputError(f"{option}: {out} is not writable: no write permission on the {what}")
+    try:  # /proc, /sys, a read-only mount: os.access can say yes where nothing can be created
+        os.rmdir(tempfile.mkdtemp(prefix=".bilancio-probe-", dir=probe))
+    except OSError as e:
+        raise InputError(f"{option}: {out} cannot be created or written under {probe}: "
+                         f"{e.strerror or e}") from None
 
 
 def _sweep_entries(out: Path) -> list[Path]:
@@ -240,6 +258,10 @@ def clean_stale_temp(out: Path) -> int:
     for conn in (out / "executed").glob(".kernel-*.json"):  # connection files of killed kernels
         conn.unlink(missing_ok=True)
         n += 1
+    for folder in (out / "executed", out / "reports"):  # notebooks a killed run was executing
+        for tmp in folder.glob(".*.tmp.ipynb"):
+            tmp.unlink(missing_ok=True)
+            n += 1
     return n
 
 
