@@ -433,3 +433,73 @@ def test_a_notebook_runs_into_a_folder_named_with_braces(tmp_path):
     assert done.cells[-1].outputs[0]["text"] == "6\n"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["in{x}.ipynb", "out{x}.ipynb"]
     assert done.metadata["papermill"]["output_path"] == str(out)
+
+
+# --- 2. deadlines on every Dask wait ------------------------------------------------------------
+import socket  # noqa: E402
+import threading  # noqa: E402
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from factories.sweeps import cli  # noqa: E402
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "nan", "0", "-1", "3601"])
+def test_dask_timeout_must_be_finite(value, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main([*SWEEP_ARGS, "--scheduler", "tcp://127.0.0.1:1", "--dask-timeout", value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --dask-timeout must be a number of seconds in (0, 3600]") and err.count("\n") == 1
+    assert not out.exists()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log on the test's stderr
+        pass
+
+
+def _http_server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1], srv.shutdown
+
+
+def _silent_server():
+    """Accepts connections and never says a word."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        s.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(s.accept()[0])
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    def close():
+        stop.set()
+        for c in held:
+            c.close()
+        s.close()
+    return s.getsockname()[1], close
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("server", [_http_server, _silent_server], ids=["http.server", "silent port"])
+def test_a_port_that_is_no_dask_scheduler_ends_within_the_timeout(server, tmp_path):
+    port, stop = server()
+    try:
+        out = tmp_path / "o"
+        r = cli("sweep", str(SMOKE), "--scheduler", f"tcp://127.0.0.1:{port}", "--dask-timeout", "2",
+                "--out", str(out), timeout=300)
+    finally:
+        stop()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"error: the service at tcp://127.0.0.1:{port} did not answer as a Dask scheduler "
+                        f"within 2 s (another kind of server, or a silent one); check --scheduler\n")
+    assert not out.exists()

@@ -31,7 +31,7 @@ from ..errors import DaskUnavailableError, InputError, SweepInterrupted, one_lin
 from ..logs import collect_comparison
 from ..procs import SweepLock, busy_error, lock_state
 from .config import REPO, SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
-from .executors import DASK_TIMEOUT, DaskWatch, connect_scheduler, default_workers, make_executor
+from .executors import DASK_TIMEOUT, DaskWatch, check_dask_timeout, connect_scheduler, default_workers, make_executor
 from .outdir import SWEEP_MARKERS, check_out_dir, check_out_path, clean_stale_temp, precheck_out_dir, prepare_out_dir
 from .registry import build_manifest, build_registry, complete_pairs, now, previous_run, status_path
 from .shard import ENGINES, TASKS
@@ -106,8 +106,7 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if workers is not None and workers < 0:
         raise InputError(f"--workers must be >= 0, got {workers}")
-    if not dask_timeout > 0:
-        raise InputError(f"--dask-timeout must be > 0 seconds, got {dask_timeout}")
+    check_dask_timeout(dask_timeout)  # finite: every wait on a cluster has a deadline
     say = log or (lambda _msg: None)
     out = Path(out_dir).resolve() if out_dir is not None else Path("outputs", config.name).resolve()
     # read-only checks first: nothing is written when any of them fails
