@@ -503,3 +503,50 @@ def test_a_port_that_is_no_dask_scheduler_ends_within_the_timeout(server, tmp_pa
     assert r.stderr == (f"error: the service at tcp://127.0.0.1:{port} did not answer as a Dask scheduler "
                         f"within 2 s (another kind of server, or a silent one); check --scheduler\n")
     assert not out.exists()
+
+
+@pytest.mark.integration
+def test_a_dying_scheduler_ends_the_sweep_with_one_line(tmp_path):
+    """Kill the scheduler mid-sweep: one error line naming it, exit 1, no CancelledError or
+    Client.__del__ traceback, the manifest says failed."""
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s1:
+        s1.bind(("127.0.0.1", 0))
+        port = s1.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    try:
+        sched = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--dashboard-address", "127.0.0.1:0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(sched)
+        worker = subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--host", "127.0.0.1",
+                                   "--no-nanny", "--nthreads", "1", "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(worker)
+        out = tmp_path / "s"
+        proc = subprocess.Popen([sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--format", "csv",
+                                 "--engine", "inline", "--shard-size", "1", "--scheduler", address,
+                                 "--dask-timeout", "20", "--out", str(out)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        rows = out / "aggregate" / "pairs"
+        deadline = time.monotonic() + 240
+        while not (rows.is_dir() and any(rows.glob("*.csv"))):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        sched.kill()
+        stdout, stderr = proc.communicate(timeout=200)
+        assert proc.returncode == 1, (stdout, stderr)
+        assert "Traceback" not in stdout + stderr and "Exception ignored" not in stderr, stderr[-3000:]
+        errors = [ln for ln in stdout.splitlines() if ln.startswith("error: ")]
+        assert len(errors) == 1 and ("scheduler" in errors[0] or "no worker" in errors[0]), stdout
+        assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()

@@ -62,8 +62,9 @@ def make_executor(workers: int, scheduler: str | None = None, *, client: Any = N
         if client is None:
             client = connect_scheduler(scheduler, dask_timeout)
         try:
-            n = len(client.nthreads(callback_timeout=dask_timeout))
-            yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
+            with quiet_dask_logs():  # a lost scheduler or worker: the sweep says so in one line
+                n = len(client.nthreads(callback_timeout=dask_timeout))
+                yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
         finally:
             _close_quietly(client)
     elif workers == 0:
@@ -104,8 +105,41 @@ def terminate_pool(ex: cf.ProcessPoolExecutor, timeout: float = 1.0) -> None:
 _TEARDOWN_LOGGERS = ("tornado.application", "distributed.client", "distributed.cfexecutor")
 
 
+@contextlib.contextmanager
+def quiet_dask_logs() -> Iterator[None]:
+    """distributed's and tornado's log records (reconnect attempts, "Failed to reconnect",
+    tracebacks of closed connections) kept off stderr while a sweep runs on a cluster: the sweep
+    reports a lost scheduler or worker itself, in one line (issue 24)."""
+    names = ["distributed", "tornado", *[n for n in logging.root.manager.loggerDict
+                                         if n.startswith(("distributed.", "tornado."))]]
+    loggers = [logging.getLogger(name) for name in names]  # each: a child's own level decides
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _ignore_client_del(hook: Any) -> Any:
+    """``sys.unraisablehook`` that drops what ``Client.__del__`` raises while the garbage collector
+    finalises a client whose scheduler is gone (the sweep has said what happened in one line)."""
+    def hook_(unraisable: Any) -> None:
+        if getattr(unraisable.object, "__qualname__", "") == "Client.__del__":
+            return
+        hook(unraisable)
+    hook_._bilancio = True  # type: ignore[attr-defined]
+    return hook_
+
+
 def _close_quietly(client: Any) -> None:
     """Close a Dask client without the teardown tracebacks of its cancelled futures."""
+    import sys
+
+    if not getattr(sys.unraisablehook, "_bilancio", False):
+        sys.unraisablehook = _ignore_client_del(sys.unraisablehook)
     loggers = [logging.getLogger(name) for name in _TEARDOWN_LOGGERS]
     levels = [lg.level for lg in loggers]
     for lg in loggers:

@@ -308,6 +308,7 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
     from tqdm import tqdm
 
     n_failed = 0
+    cancelled = 0
     with tqdm(total=total, unit="pair", desc="pairs", disable=None if progress is None else not progress,
               file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
         bar.update(len(complete_pairs(out, ids, fmt, shard_size)))
@@ -319,6 +320,10 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                 try:
                     statuses[i] = json.loads(Path(fut.result()).read_text())
                     n_failed += sum(r["status"] == "failed" for r in statuses[i]["pairs"])
+                except cf.CancelledError:  # Dask cancels every task when its scheduler goes away
+                    errors[i] = ("cancelled by the Dask cluster (its scheduler was lost or restarted); "
+                                 "rerun to resume")
+                    cancelled += 1
                 except Exception as e:  # the task itself failed (kernel, notebook, worker)
                     errors[i] = one_line(e)
                     sp = status_path(out, i)  # run_shard may have finished before the failure
@@ -331,6 +336,10 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                 bar.set_postfix(failed=n_failed, refresh=False)
             if waiting and watch is not None:
                 watch()
+    if cancelled and watch is not None:
+        raise DaskUnavailableError(
+            f"the Dask scheduler went away mid-sweep ({cancelled} shard(s) cancelled): unfinished shards "
+            f"are recorded as failed, rerun to resume")
 
 
 def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.PathLike | None = None) -> Path:
