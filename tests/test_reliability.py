@@ -6,12 +6,13 @@ the edge, Dask deadlines. Servers bind 127.0.0.1 only and every wait is bounded.
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from bilancio_lite.book import bucket_of, bucket_table
 
 
 # --- bounds: the daily bucket table is O(horizon), not O(t) ------------------------------------
+@settings(deadline=None)
 @given(st.integers(0, 50_000), st.integers(0, 40))
 def test_bucket_table_covers_only_the_days_ahead(t: int, ahead: int) -> None:
     max_due = t + ahead
@@ -276,6 +277,7 @@ def test_at_the_money_bounds_every_figure_is_finite():
     assert all(math.isfinite(v) for v in pair.comparison.values() if isinstance(v, float) and v == v)
 
 
+@settings(deadline=None, max_examples=25)
 @given(st.integers(0, 2**32), st.sampled_from([0.75, 0.9, 1.2]))
 def test_unclipped_bids_that_validate_keep_prices_and_dealer_cash_non_negative(seed, rho):
     """clip_B = false is allowed only where B = M - O/2 >= 0 for good: I2 holds."""
