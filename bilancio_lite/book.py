@@ -28,9 +28,25 @@ def bucket_of(tau: int) -> int:
     return _BUCKET_TABLE[tau] if tau < 9 else 2
 
 
-def bucket_table(t: int, max_due: int) -> list[int]:
-    """bucket_of(due - t) for due = 0..max_due: one list lookup per ticket in daily scans."""
-    return [bucket_of(d - t) for d in range(max_due + 1)]
+class DueBuckets(dict):
+    """{due: bucket_of(due - t)} for the days t..max_due; any earlier due (matured) maps to -1."""
+
+    __slots__ = ()
+
+    def __missing__(self, due: int) -> int:
+        return -1
+
+
+def bucket_table(t: int, max_due: int) -> DueBuckets:
+    """bucket_of(due - t) looked up by due day: one dict lookup per ticket in daily scans.
+
+    Built only over the days t..max_due (at most T + a rollover's term ahead), not over every due
+    day since day 0: a list over 0..max_due made every daily scan cost O(t), a run O(t_end^2)
+    (issue 24)."""
+    table = DueBuckets()
+    for d in range(max(t, 0), max_due + 1):
+        table[d] = bucket_of(d - t)
+    return table
 
 
 @dataclass(slots=True)

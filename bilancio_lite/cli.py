@@ -6,7 +6,8 @@ argparse, printing to the terminal and exit statuses: the library raises the dom
 :mod:`bilancio_lite.errors`, and :func:`main` turns them into one line per problem on stderr and
 an exit status, without a traceback:
 
-* 0: done; 1: some pairs (or notebooks) failed, or the Dask cluster lost its workers;
+* 0: done; 1: some pairs (or notebooks) failed, the Dask cluster lost its workers, or the system
+  refused a write (an ``OSError``: disk full, read-only, …: one line naming the path);
 * 2: bad input (:class:`~bilancio_lite.errors.InputError`, pydantic validation errors), a folder
   in use by another sweep (:class:`~bilancio_lite.errors.SweepBusyError`) or an unreachable Dask
   scheduler (:class:`~bilancio_lite.errors.DaskUnavailableError`): nothing was written;
@@ -134,9 +135,11 @@ def _pair_progress(params: ModelParams) -> Callable[[str, int, int], None] | Non
     """A progress callback (stderr) for pairs estimated above LARGE_RUN_BYTES, else None."""
     from .params import LARGE_RUN_BYTES, estimated_memory_bytes
 
+    from .params import LONG_RUN_DAYS
+
     days = params.last_day + 1
     mem = estimated_memory_bytes(params.n_tickets, params.n_traders, days)
-    if mem <= LARGE_RUN_BYTES:
+    if mem <= LARGE_RUN_BYTES and days <= LONG_RUN_DAYS:
         return None
     print(f"large pair: {params.n_tickets:,} tickets, {params.n_traders:,} traders, {days} days per "
           f"regime (estimated memory {mem / 2**30:.1f} GB); progress on stderr", file=sys.stderr)
@@ -217,6 +220,10 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
                    help="clear the output folder first and start over (needed when it holds a sweep "
                         "made with another configuration)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    from .sweep.config import MAX_PAIRS
+
+    p.add_argument("--yes", action="store_true",
+                   help=f"run a sweep of more than {MAX_PAIRS:,} pairs (refused without it)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -228,8 +235,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     from .sweep import load_sweep_config, run_sweep
 
+    from .sweep.config import MAX_PAIRS
+
     config = load_sweep_config(args.params_file, replicates=args.replicates, shard_size=args.shard_size,
-                               format=args.format)  # an invalid file: SweepConfigError, one line per problem
+                               format=args.format, max_pairs=None if args.yes else MAX_PAIRS)
+    # (an invalid file, or one of too many pairs: SweepConfigError, one line per problem)
     res = run_sweep(config, args.out, engine=args.engine, workers=args.workers, scheduler=args.scheduler,
                     force=args.force, progress=False if args.no_progress else None,
                     argv=["bilancio-lite", *sys.argv[1:]] if sys.argv else None,
@@ -255,6 +265,10 @@ def configure_report(p: argparse.ArgumentParser) -> None:
                         "each in DIR/reports/screenshots/ and list console errors, broken images and "
                         "horizontal overflow (exit 1 if any)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or periodic progress lines")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="report on a sweep that is still running or incomplete (missing pairs, parts "
+                        "not matching their records, files in no record); every report then opens "
+                        "with the missing share [default: refuse, exit 2]")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -271,7 +285,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.screenshots and args.no_html:
         raise InputError("--screenshots needs the HTML: drop --no-html")
     results = run_report(args.sweep_dir, notebooks=nbs, html=not args.no_html, workers=args.workers,
-                         show_code=args.show_code, progress=False if args.no_progress else None)
+                         show_code=args.show_code, allow_incomplete=args.allow_incomplete,
+                         progress=False if args.no_progress else None)
     failed = [r for r in results if r["error"]]
     print(f"report: {len(results) - len(failed)} of {len(results)} notebook(s) ok -> "
           f"{Path(args.sweep_dir).resolve() / 'reports'}")
@@ -309,6 +324,9 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", nargs="+", metavar="GLOB",
                    help="only runs whose id matches one of these patterns, e.g. 'active_k0.5_*' [default: all]")
     p.add_argument("--out", metavar="DIR", help="output folder [default: SWEEP/export]")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="export the complete shards of a sweep that is running or incomplete "
+                        "[default: refuse, exit 2]")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -320,6 +338,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError(f"SWEEP: {src} is not a folder")
     if detect_format(src) != "parquet":
         raise InputError(f"SWEEP: {src} has no tables/ folder (not a Parquet sweep; its runs are CSV already)")
+    from .store import sweep_status
+
+    status = sweep_status(src)
+    if not status.ok:
+        if not args.allow_incomplete:
+            raise InputError(f"SWEEP: {src} is not a complete sweep: {'; '.join(status.problems())}; "
+                             f"finish or resume the sweep, or pass --allow-incomplete")
+        print(f"warning: exporting an incomplete sweep: {'; '.join(status.problems())}", file=sys.stderr)
     if args.runs:
         try:
             matched = Sweep(src).filter(run_id=args.runs)._run_ids
@@ -371,7 +397,27 @@ def _register_commands(sub: Any) -> None:
         p.set_defaults(handler=handler)
 
 
+def _tolerant_streams() -> None:
+    """Print what the terminal's encoding cannot show as escapes (``PYTHONIOENCODING=ascii``: δ,
+    … and → would otherwise end the command with UnicodeEncodeError)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a detached or closed stream: leave it
+                pass
+
+
+def os_error_line(e: OSError) -> str:
+    """An OSError (disk full, read-only, name too long, no permission …) as one line naming the path."""
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    what = e.strerror or " ".join(str(e).split()) or type(e).__name__
+    return f"{where}: {what}" if where else what
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -382,6 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (InputError, SweepBusyError, DaskUnavailableError) as e:  # one line per problem
         print("error: " + str(e).replace("\n", "\nerror: "), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # at the edge: disk full, read-only, a name too long, a path it cannot encode
+        print(f"error: {os_error_line(e)}", file=sys.stderr)
+        return EXIT_FAILED
+    except UnicodeEncodeError as e:  # a path the file system's encoding cannot represent
+        print(f"error: a path cannot be encoded for the file system ({e.reason}: {e.object[e.start:e.end]!a})",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during a sweep (SweepInterrupted)
         signum = getattr(e, "signum", 2)

@@ -130,29 +130,47 @@ def execute_notebook(input_path: str | os.PathLike, output_path: str | os.PathLi
     log.unlink(missing_ok=True)
     manager = type("IPCKernelManager", (IPCKernelManager,),
                    {"kernel_log": str(log), "conn_dir": str(output_path.parent)})
+    # papermill writes the notebook as it runs: into a hidden temporary file, renamed when whole
+    # (a full disk or a kill never leaves a truncated notebook under the final name; issue 24)
+    tmp = temp_notebook(output_path)
     try:
         for attempt in range(retries + 1):
             try:
                 pm.execute_notebook(
-                    str(input_path), str(output_path), parameters=parameters, kernel_name=KERNEL_NAME,
-                    progress_bar=False, log_output=False, start_timeout=start_timeout,
-                    execution_timeout=execution_timeout, kernel_manager_class=manager,
-                    extra_arguments=[*KERNEL_ARGS, *kernel_args], shutdown_kernel="immediate")
-                coalesce_streams(output_path)
+                    literal_path(input_path), literal_path(tmp), parameters=parameters,
+                    kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                    start_timeout=start_timeout, execution_timeout=execution_timeout,
+                    kernel_manager_class=manager, extra_arguments=[*KERNEL_ARGS, *kernel_args], shutdown_kernel="immediate")
+                coalesce_streams(tmp, output_path)
                 return
-            except PapermillExecutionError:
+            except PapermillExecutionError:  # the notebook is whole and shows the failing cell
+                coalesce_streams(tmp, output_path)
                 raise
             except Exception:
                 if attempt == retries:
                     raise
                 time.sleep(0.5 * (attempt + 1))
     finally:
+        tmp.unlink(missing_ok=True)
         if log.exists() and log.stat().st_size == 0:
             log.unlink()
 
 
-def coalesce_streams(notebook: str | os.PathLike) -> None:
-    """Merge each cell's consecutive stdout (stderr) outputs of an executed notebook, in place.
+def temp_notebook(output_path: Path) -> Path:
+    """The hidden file a notebook is executed into before it is renamed to ``output_path``."""
+    return output_path.with_name(f".{output_path.stem}.{os.getpid()}.tmp.ipynb")
+
+
+def literal_path(path: str | os.PathLike) -> str:
+    """``path`` as papermill takes it literally: papermill formats input and output paths with the
+    notebook's parameters (``str.format``), so ``{`` and ``}`` are doubled (issue 24: a folder named
+    ``q{shard_size}`` stays that folder)."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
+def coalesce_streams(notebook: str | os.PathLike, target: str | os.PathLike | None = None) -> None:
+    """Merge each cell's consecutive stdout (stderr) outputs of an executed notebook, in place
+    (or into ``target``, atomically, recording ``target`` as papermill's output path).
 
     The kernel sends what a cell prints on a timer, so under load one ``print`` can arrive as two
     outputs (the text, then ``"\n"``); merged, the outputs are the same on every run (nbconvert's
@@ -164,5 +182,8 @@ def coalesce_streams(notebook: str | os.PathLike) -> None:
 
     nb = nbformat.read(str(notebook), as_version=4)
     CoalesceStreamsPreprocessor().preprocess(nb, {})
+    if target is not None and "papermill" in nb.metadata:
+        nb.metadata["papermill"]["output_path"] = str(target)
     text = nbformat.writes(nb)
-    write_text(notebook, text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    write_text(target if target is not None else notebook, text if text.endswith("\n") else text + "\n",
+               encoding="utf-8")

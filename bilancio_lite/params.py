@@ -28,6 +28,9 @@ BASE_MEMORY_BYTES: int = 200 * 2**20
 MAX_MEMORY_BYTES: int = 8 * 2**30
 #: Pairs estimated above this show progress (`bilancio-lite pair`): roughly 10 s and more.
 LARGE_RUN_BYTES: int = 400 * 2**20
+#: Pairs of more days than this (t_end + 1) show progress too: the run time grows linearly in t_end
+#: (t_end itself is at most 100,000).
+LONG_RUN_DAYS: int = 20_000
 
 
 def estimated_memory_bytes(n_tickets: float, n_traders: float, n_days: float) -> float:
@@ -42,9 +45,16 @@ def size_limits_text() -> str:
     return (f"Size limits: n_traders <= 100,000; tickets Q_total/face_value <= {MAX_TICKETS:,}; "
             f"estimated memory of one pair <= {MAX_MEMORY_BYTES // 2**30} GB, estimated as "
             f"{BASE_MEMORY_BYTES // 2**20} MB + ({BYTES_PER_TICKET_DAY} B x tickets + "
-            f"{BYTES_PER_TRADER_DAY} B x n_traders) x days (t_end + 1). Larger inputs are refused "
-            f"before anything runs; pairs estimated above {LARGE_RUN_BYTES // 2**20} MB show progress.")
+            f"{BYTES_PER_TRADER_DAY} B x n_traders) x days (t_end + 1); t_end <= 100,000; Q_total, "
+            f"face_value and buffer_inv <= {MAX_MONEY:g} u. Larger inputs are refused "
+            f"before anything runs; pairs estimated above {LARGE_RUN_BYTES // 2**20} MB or longer than "
+            f"{LONG_RUN_DAYS:,} days show progress.")
 
+
+#: Largest money-sized input (Q_total, face_value, buffer_inv; u) and largest liq_vector weight:
+#: with kappa <= 1e6 every cash amount stays below 1e18 u, far from float overflow (issue 24).
+MAX_MONEY: float = 1e12
+MAX_LIQ_WEIGHT: float = 1e12
 
 #: Fields that never appear in ``id_axes``: already in the base pair id, or labels.
 _NOT_ID_AXES = frozenset({*PAIR_KEYS, "replicate", "detailed_logging", "variant", "id_axes"})
@@ -57,8 +67,8 @@ class ModelParams(BaseModel):
 
     # --- ring (§2.1–2.3) -------------------------------------------------------------------
     n_traders: int = Field(100, ge=2, le=100_000, description="N: ring size (traders H1..HN)")
-    Q_total: float = Field(10_000.0, gt=0, description="Q: total face of the base ring, in u")
-    face_value: float = Field(20.0, gt=0, description="S: face of one ticket, in u")
+    Q_total: float = Field(10_000.0, gt=0, le=MAX_MONEY, description="Q: total face of the base ring, in u")
+    face_value: float = Field(20.0, gt=0, le=MAX_MONEY, description="S: face of one ticket, in u")
     maturity_days: int = Field(10, ge=2, le=1_000, description="T: maximum initial due day")
     kappa: float = Field(1.0, gt=0, le=1e6, description="base trader liquidity / base ring debt (L0 = kappa*Q)")
     concentration: float = Field(1.0, gt=0, le=1e6, description="c: Dirichlet concentration of debt sizes")
@@ -95,10 +105,10 @@ class ModelParams(BaseModel):
 
     # --- traders (§4) ------------------------------------------------------------------------
     horizon_H: int | None = Field(None, ge=0, le=10_000, description="H: gap look-ahead in days (default T)")
-    theta: float = Field(0.0, ge=0, description="gap threshold for selling, in units of S")
+    theta: float = Field(0.0, ge=0, le=1e6, description="gap threshold for selling, in units of S")
     invest: bool = Field(False, description="optional buyer policy (§4.3)")
     H_inv: int = Field(3, ge=0, le=10_000, description="buyer: earliest own due date must be >= t + H_inv")
-    buffer_inv: float | None = Field(None, ge=0, description="buyer: cash buffer in u (default S)")
+    buffer_inv: float | None = Field(None, ge=0, le=MAX_MONEY, description="buyer: cash buffer in u (default S)")
     pi_sell: float = Field(0.5, ge=0, le=1, description="SELL probability when both queues are non-empty")
     N_max: int | None = Field(None, ge=1, description="arrivals per day (default unbounded)")
     max_sells_day: int | None = Field(None, ge=1, description="tickets a trader may sell per day (default unbounded)")
@@ -180,8 +190,23 @@ class ModelParams(BaseModel):
             vec = self.liq_vector
             if vec is None or len(vec) != N or any(not (w > 0) for w in vec):
                 raise ValueError(f"liq_vector must hold n_traders={N} positive weights when liq_mode='vector'")
+            if any(w > MAX_LIQ_WEIGHT for w in vec):
+                raise ValueError(f"liq_vector: weights must be in (0, {MAX_LIQ_WEIGHT:g}] (got "
+                                 f"{max(vec):g}); only their ratios matter, so scale them down")
         elif self.liq_vector is not None:
             raise ValueError("liq_vector is only allowed with liq_mode='vector'")
+        if not self.clip_B and self.anchor_update != "off":
+            raise ValueError(
+                "clip_B=false is allowed only with anchor_update='off' (constant anchors): with "
+                "loss-driven anchors the outside bid B = M - O/2 can fall below 0, and unclipped "
+                "customers would trade at negative prices and dealers' cash go negative (I2)")
+        if not self.clip_B:
+            low = min(self.outside_mid_ratio - max(self.O_min, o) / 2
+                      for o in (self.spread_short, self.spread_mid, self.spread_long))
+            if low < 0:
+                raise ValueError(
+                    f"clip_B=false needs outside_mid_ratio >= max(O_min, spread)/2 in every bucket "
+                    f"(the outside bid B = M - O/2 would be {low:g} < 0: negative prices break I2)")
         if self.t_end is not None and self.t_end < 0:
             raise ValueError("t_end must be >= 0")
         for a in self.id_axes:

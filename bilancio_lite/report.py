@@ -179,9 +179,39 @@ def _warm_html() -> None:
         pass
 
 
+def completeness_notice(sweep_dir: str | os.PathLike, allow_incomplete: bool = False) -> str:
+    """'' for a complete sweep; else, with ``allow_incomplete``, the Markdown notice every report
+    then opens with (the missing share first); without it :class:`InputError` (one line naming what
+    is missing or that the sweep is still running). Issue 24: an incomplete sweep is never "ok"."""
+    from .store import sweep_status
+
+    st = sweep_status(sweep_dir)
+    if st.ok:
+        return ""
+    if not allow_incomplete:
+        raise InputError(f"{Path(sweep_dir)} is not a complete sweep: {'; '.join(st.problems())}; "
+                         f"finish or resume the sweep, or pass --allow-incomplete to report on the present pairs")
+    share = (f"**{100 * st.missing_share:.1f}% of the sweep is missing** ({st.missing} of {st.expected} "
+             f"pairs): every figure and table below covers only the {st.complete} pairs present."
+             if st.expected is not None else "**The sweep's size is unknown** (no readable sweep.yaml).")
+    others = [p for p in st.problems() if "pairs (" not in p]
+    return ("## Incomplete sweep\n\n" + share + ("\n\nAlso: " + "; ".join(others) + "." if others else "")
+            + "\n\n(Rendered with `bilancio-lite report --allow-incomplete`.)")
+
+
+def add_notice(executed: str | os.PathLike, notice: str) -> None:
+    """Put ``notice`` (Markdown) as the first cell of an executed notebook (atomically)."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(notice, id="incomplete-sweep-notice"))
+    atomic.write_text(executed, nbformat.writes(nb), encoding="utf-8")
+
+
 def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = None, html: bool = True,
                log: Callable[[str], None] | None = print, workers: int | None = None,
-               show_code: bool = False, progress: bool | None = False) -> list[dict[str, Any]]:
+               show_code: bool = False, progress: bool | None = False,
+               allow_incomplete: bool = False) -> list[dict[str, Any]]:
     """Execute each analysis notebook with ``sweep_dir`` and render it; one result dict per
     notebook, in reading order. Up to ``workers`` notebooks run at a time (default: one per CPU, at
     most one per notebook; 0 or 1 = one after the other), each on its own kernel driven from a
@@ -197,6 +227,9 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
     if not (sweep / "aggregate" / "comparison.csv").is_file():
         raise InputError(f"{sweep} is not a finished sweep folder (no aggregate/comparison.csv); "
                          f"run `bilancio-lite sweep` first")
+    notice = completeness_notice(sweep, allow_incomplete)  # refuses an incomplete sweep unless allowed
+    if notice:
+        say("warning: " + notice.split("\n\n")[1].replace("**", ""))
     (sweep / "reports").mkdir(exist_ok=True)
     nbs = notebooks if notebooks is not None else analysis_notebooks()
     if workers is None:
@@ -224,6 +257,8 @@ def run_report(sweep_dir: str | os.PathLike, *, notebooks: list[Path] | None = N
 
     def show(nb: Path, res: dict[str, Any]) -> None:
         # rendered here (this thread) while the scheduler's threads execute the next notebooks
+        if notice and Path(res["executed"]).exists():
+            add_notice(res["executed"], notice)
         done[nb.name] = res = _render_one(res, html, show_code, footer)
         res["source"] = nb
         shown = res["html"] or res["executed"]

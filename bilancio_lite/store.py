@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,32 @@ TABLES: tuple[str, ...] = (*RUN_TABLES, PAIRS)
 #: Short names used by the analysis layer (``SweepData.repayments`` …) -> table names.
 ALIASES = {"repayments": "repayment_events", "inventory": "inventory_timeseries",
            "system_state": "system_state_timeseries", "comparison": PAIRS}
+#: The per-run tables by the analysis layer's names (``Sweep.read("repayments")`` …), in order.
+READ_KEYS: tuple[str, ...] = ("trades", "repayments", "inventory", "system_state", "traders")
+
+
+def _run_table_name(table: str) -> str:
+    """A per-run table's §8 name from its name or its analysis-layer key; KeyError otherwise."""
+    name = ALIASES.get(table, table)
+    if name not in RUN_TABLES:
+        raise KeyError(f"unknown table {table!r}; tables: {', '.join(READ_KEYS)}")
+    return name
+
+
+def union_needs(*funcs_or_needs: Any) -> dict[str, Any]:
+    """The union of what some functions (declared with ``analysis.needs.reads``: a ``reads``
+    attribute {table key: Need}) or {table key: Need} maps read, per table, in :data:`READ_KEYS`
+    order (``Need | Need`` is the union of two declarations)."""
+    out: dict[str, Any] = {}
+    for item in funcs_or_needs:
+        declared = item if isinstance(item, Mapping) else getattr(item, "reads", None)
+        if declared is None:
+            raise ValueError(f"{getattr(item, '__name__', item)!r} declares no reads (see analysis.needs.reads)")
+        for key, need in declared.items():
+            out[key] = out[key] | need if key in out else need
+    return {k: out[k] for k in READ_KEYS if k in out}
+
+
 #: Rows per row group: small enough that one run's rows are a few row groups, large enough for
 #: good compression (measured on plan024: see benchmarks/bench_store.py).
 ROW_GROUP_ROWS = 16_384
@@ -246,10 +273,22 @@ def shard_parts(out: Path) -> dict[int, dict[str, Any]]:
     return found
 
 
-def read_pairs_parquet(out: str | os.PathLike, pair_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """Comparison rows from ``tables/pairs`` (all, or these pair ids), sorted like comparison.csv."""
+def recorded_parts(out: str | os.PathLike) -> dict[int, dict[str, Any]]:
+    """{shard index: status} of the shards whose status record lists a part of every table and
+    whose every listed part is present with its recorded size: the only parts a reader reads (a
+    part no record lists, or one changed since, is ignored; :func:`sweep_status` names it)."""
     out = Path(out)
-    files = sorted((out / "tables" / PAIRS).glob("part-*.parquet"))
+    return {i: st for i, st in shard_parts(out).items()
+            if all(t in st["parts"] and not check_part(out, st["parts"][t], full=False) for t in TABLES)}
+
+
+def read_pairs_parquet(out: str | os.PathLike, pair_ids: Iterable[str] | None = None, *,
+                       parts: dict[int, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Comparison rows from the recorded ``tables/pairs`` parts (all, or these pair ids), sorted like
+    comparison.csv. ``parts``: :func:`recorded_parts` if already known."""
+    out = Path(out)
+    parts = recorded_parts(out) if parts is None else parts
+    files = [out / "tables" / st["parts"][PAIRS]["file"] for _, st in sorted(parts.items())]
     if not files:
         return comparison_frame([])
     table = pads.dataset([str(f) for f in files], format="parquet", schema=table_schema(PAIRS)).to_table()
@@ -258,6 +297,117 @@ def read_pairs_parquet(out: str | os.PathLike, pair_ids: Iterable[str] | None = 
         wanted = {f"active_{p}" for p in pair_ids}
         df = df[df["active_run_id"].isin(wanted)]
     return comparison_frame(df.to_dict("records"))
+
+
+# --- status: complete, running or incomplete -------------------------------------------------------
+@dataclass(frozen=True)
+class SweepStatus:
+    """What a reader knows about a sweep folder's completeness (issue 24).
+
+    ``expected``: the pairs its sweep.yaml defines (None without a readable sweep.yaml);
+    ``complete``: those whose results are all present and match their records; ``running``: the
+    lock holder (pid, start) if a sweep holds the folder, else ''; ``damaged``: recorded parts that
+    no longer match their record (missing, another size); ``unlisted``: files under ``tables/``
+    that no status record lists (ignored by every read)."""
+
+    path: Path
+    expected: int | None
+    complete: int
+    running: str = ""
+    damaged: tuple[str, ...] = ()
+    unlisted: tuple[str, ...] = ()
+    missing_ids: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> int:
+        return 0 if self.expected is None else max(0, self.expected - self.complete)
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.expected if self.expected else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Finished and whole: not running, every pair present, no damaged or unlisted file."""
+        return not self.running and self.expected is not None and not self.missing \
+            and not self.damaged and not self.unlisted
+
+    def problems(self) -> list[str]:
+        """One line per reason the sweep is not complete ([] when :attr:`ok`)."""
+        lines = []
+        if self.running:
+            lines.append(f"a sweep is still running in it ({self.running})")
+        if self.expected is None:
+            lines.append("it has no readable sweep.yaml, so its pairs cannot be counted")
+        elif self.missing:
+            lines.append(f"{self.missing} of {self.expected} pairs ({100 * self.missing_share:.1f}%) "
+                         f"are missing or failed" + (f", e.g. {', '.join(self.missing_ids[:3])}"
+                                                     if self.missing_ids else ""))
+        if self.damaged:
+            lines.append(f"{len(self.damaged)} recorded part(s) do not match their records "
+                         f"({'; '.join(self.damaged[:3])}{'; …' if len(self.damaged) > 3 else ''})")
+        if self.unlisted:
+            lines.append(f"{len(self.unlisted)} file(s) under tables/ are in no status record and are "
+                         f"ignored ({', '.join(self.unlisted[:3])}{', …' if len(self.unlisted) > 3 else ''})")
+        return lines
+
+    def summary(self) -> str:
+        """One sentence: complete, or what is missing."""
+        if self.ok:
+            return f"complete: all {self.expected} pairs present and matching their records"
+        return "incomplete: " + "; ".join(self.problems())
+
+
+def sweep_status(sweep_dir: str | os.PathLike) -> SweepStatus:
+    """Completeness of a sweep folder: the pairs its sweep.yaml defines against the pairs whose
+    results are present (Parquet: in shards whose status record lists parts that match by size;
+    csv: whose pair row exists), whether a live sweep holds its lock, and the files under
+    ``tables/`` no record lists. Reads only records and directory listings (no checksums)."""
+    from .procs import describe_holder, lock_state
+
+    out = Path(sweep_dir)
+    expected_ids: set[str] | None = None
+    if (out / "sweep.yaml").is_file():
+        try:
+            from .sweep.config import load_sweep_config
+
+            expected_ids = {p.pair_id for p in load_sweep_config(out / "sweep.yaml").pairs()}
+        except Exception:  # noqa: BLE001  (an unreadable sweep.yaml: pairs cannot be counted)
+            expected_ids = None
+    state, holder = lock_state(out)
+    running = describe_holder(holder) if state == "busy" else ""
+    complete: set[str] = set()
+    damaged: list[str] = []
+    listed: set[str] = set()
+    if detect_format(out) == "parquet":
+        for idx, st in sorted(shard_parts(out).items()):
+            bad = ""
+            for t in TABLES:
+                rec = st["parts"].get(t)
+                if rec is None:
+                    bad = bad or f"shard {idx}: no {t} part recorded"
+                    continue
+                listed.add(rec["file"])
+                bad = bad or check_part(out, rec, full=False)
+            if bad:
+                damaged.append(bad)
+            else:
+                complete |= {r["pair_id"] for r in st["pairs"] if r["status"] in ("ok", "skipped")}
+        present = {f"{d.name}/{f.name}" for d in sorted((out / "tables").iterdir()) if d.is_dir()
+                   for f in d.iterdir() if not f.name.startswith(".")}
+        unlisted = sorted(present - listed)
+    else:
+        folder = out / "aggregate" / "pairs"
+        if folder.is_dir():
+            complete = {f.name[:-4] for f in folder.iterdir() if f.name.endswith(".csv")
+                        and not f.name.startswith(".")}
+        unlisted = []
+    missing_ids: tuple[str, ...] = ()
+    if expected_ids is not None:
+        complete &= expected_ids
+        missing_ids = tuple(sorted(expected_ids - complete))
+    return SweepStatus(out, None if expected_ids is None else len(expected_ids), len(complete), running,
+                       tuple(damaged), tuple(f"tables/{u}" for u in unlisted), missing_ids)
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -306,35 +456,71 @@ def detect_format(sweep_dir: Path) -> str:
 
 
 class Sweep:
-    """A sweep folder opened for reading (either format); every table is read on first access.
+    """THE reader of a sweep folder (either format; issue 24: ``analysis.io.SweepData`` is this
+    class); every table is read on first access.
 
-    ``trades``, ``repayment_events``, ``inventory_timeseries``, ``system_state_timeseries``,
-    ``traders`` and ``comparison`` are DataFrames over the selected runs (all runs unless
-    :meth:`filter` narrowed them); ``run(run_id)`` returns one run's tables; ``sql(query)`` runs a
-    DuckDB query over every table in place.
+    ``trades``, ``repayment_events`` (``repayments``), ``inventory_timeseries`` (``inventory``),
+    ``system_state_timeseries`` (``system_state``), ``traders`` and ``comparison`` are DataFrames
+    over the selected runs (all runs unless ``variants`` or :meth:`filter` narrowed them);
+    ``run(run_id)`` returns one run's tables; ``sql(query)`` runs a DuckDB query over every table in
+    place; :meth:`read`, :meth:`count` and :meth:`read_for` serve the analysis layer (§8.6).
+
+    Only the Parquet parts that a shard's status record lists, with their recorded size, are read:
+    a part no record lists (a file copied in) or one that no longer matches its record is ignored,
+    and :attr:`status` names it. :attr:`status` also says whether the sweep is complete (every pair
+    of its sweep.yaml), still running (its lock held) or neither (:class:`SweepStatus`).
     """
 
-    def __init__(self, sweep_dir: str | os.PathLike, *, run_ids: frozenset[str] | None = None) -> None:
+    def __init__(self, sweep_dir: str | os.PathLike, variants: Sequence[str] | None = None, *,
+                 run_ids: frozenset[str] | None = None) -> None:
         self.path = Path(sweep_dir)
         if not self.path.is_dir():
             raise FileNotFoundError(f"sweep folder not found: {self.path}")
         self.format = detect_format(self.path)
-        self._run_ids = run_ids
+        #: the variants whose pairs this object reads (§6.4); None: every pair of the sweep
+        self.variants: tuple[str, ...] | None = None if variants is None else tuple(variants)
+        self._given_run_ids = run_ids
         self._cache: dict[str, pd.DataFrame] = {}
+
+    @property
+    def sweep_dir(self) -> Path:
+        """The sweep folder (the analysis layer's name for :attr:`path`)."""
+        return self.path
+
+    @cached_property
+    def _run_ids(self) -> frozenset[str] | None:
+        """The selected run ids (None: every run): the given ones, within ``variants``."""
+        if self.variants is None:
+            return self._given_run_ids
+        pairs = self._all_pairs
+        if "variant" not in pairs.columns:
+            raise KeyError("filter variant: not a column of comparison.csv")
+        sel = pairs[pairs["variant"].isin(self.variants)]
+        ids = frozenset([*sel["passive_run_id"], *sel["active_run_id"]])
+        return ids if self._given_run_ids is None else ids & self._given_run_ids
 
     def __repr__(self) -> str:
         n = "all" if self._run_ids is None else len(self._run_ids)
         return f"Sweep({str(self.path)!r}, format={self.format!r}, runs={n})"
+
+    @cached_property
+    def status(self) -> "SweepStatus":
+        """Whether the sweep is complete, running or incomplete (:func:`sweep_status`)."""
+        return sweep_status(self.path)
 
     # --- selection -----------------------------------------------------------------------------
     @cached_property
     def _all_pairs(self) -> pd.DataFrame:
         path = self.path / "aggregate" / "comparison.csv"
         if path.is_file():
-            return read_comparison_csv(path)
-        if self.format == "parquet":
-            return read_pairs_parquet(self.path)
-        raise FileNotFoundError(f"comparison table not found: {path}")
+            comp = read_comparison_csv(path)
+        elif self.format == "parquet":
+            comp = read_pairs_parquet(self.path, parts=self._parts)
+        else:
+            raise FileNotFoundError(f"comparison table not found: {path}")
+        if "variant" in comp.columns:
+            comp["variant"] = comp["variant"].fillna("").astype(str)
+        return comp
 
     def filter(self, run_id: str | Iterable[str] | None = None, regime: str | Iterable[str] | None = None,
                **params: Any) -> "Sweep":
@@ -359,7 +545,7 @@ class Sweep:
             ids = {i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in pats)}
         if self._run_ids is not None:
             ids &= self._run_ids
-        return Sweep(self.path, run_ids=frozenset(ids))
+        return Sweep(self.path, self.variants, run_ids=frozenset(ids))
 
     @property
     def run_ids(self) -> list[str]:
@@ -500,7 +686,50 @@ class Sweep:
 
     @cached_property
     def _parts(self) -> dict[int, dict[str, Any]]:
-        return shard_parts(self.path)
+        """The shards whose every recorded part is present with its recorded size."""
+        return recorded_parts(self.path)
+
+    # --- the analysis layer's reads (§8.6; formerly analysis.io.SweepData) ----------------------
+    def scope_note(self) -> str:
+        """One sentence on which pairs of the sweep this object reads."""
+        names = sweep_variants(self.path)
+        if not names:
+            return "The sweep has no variants: every pair is shown."
+        if self.variants is None:
+            return f"The sweep has {len(names)} variants ({', '.join(names)}); all are pooled here."
+        shown = ", ".join(self.variants)
+        return (f"The sweep has {len(names)} variants ({', '.join(names)}); this notebook shows "
+                f"{shown} only (07_robustness compares them).")
+
+    def read(self, table: str, columns: Sequence[str] | None = None,
+             where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """One per-run table (``trades``, ``repayments``, ``inventory``, ``system_state``,
+        ``traders``, or its §8 file name) over this object's pairs, reading only ``columns`` (None:
+        all, in the file's column order) of the rows matching ``where`` ({column: value or list of
+        values}, all must hold; None: every row). Both are pushed down into the read, so e.g.
+        ``read("trades", ["run_id", "day"], {"regime": "active", "kind": "customer"})`` never
+        holds the re-homing transfers in memory. The whole table is cached; a projection is not."""
+        return self.table(_run_table_name(table), columns, where)
+
+    def count(self, table: str, by: Sequence[str], where: Mapping[str, Any] | None = None,
+              sums: Sequence[str] = ()) -> pd.DataFrame:
+        """The number of rows (column ``n_rows``) of a per-run table per distinct combination of
+        the ``by`` columns, and the sum of each ``sums`` column, over the rows matching ``where``
+        (as in :meth:`read`); DuckDB scans the files in place (:meth:`aggregate`). Sorted by ``by``."""
+        return self.aggregate(_run_table_name(table), by, sums, where)
+
+    def read_for(self, *analyses: Any) -> dict[str, pd.DataFrame]:
+        """The tables some analysis functions read, each read once with the union of the columns
+        and rows they declare (``bilancio_lite.analysis.needs``): ``{table key: DataFrame}``. A
+        table that every one of them only counts (and sums) comes grouped (:meth:`count`)."""
+        out = {}
+        for key, need in union_needs(*analyses).items():
+            if need.counts:
+                out[key] = self.count(key, [c for c in need.columns if c not in need.sums], need.where,
+                                      need.sums)
+            else:
+                out[key] = self.read(key, list(need.columns), need.where)
+        return out
 
     # --- SQL ------------------------------------------------------------------------------------
     def sql(self, query: str) -> pd.DataFrame:
@@ -550,7 +779,7 @@ class Sweep:
             ids = ", ".join(_sql_str(r) for r in sorted(self._run_ids)) or "NULL"
             where = f" WHERE run_id IN ({ids})"
         if self.format == "parquet":
-            files = sorted((self.path / "tables" / table).glob("part-*.parquet"))
+            files = [self.path / "tables" / st["parts"][table]["file"] for _, st in sorted(self._parts.items())]
             lst = "[" + ", ".join(_sql_str(f) for f in files) + "]"
             return f"SELECT * FROM read_parquet({lst}){where}"
         paths = self._csv_paths(table)
@@ -667,10 +896,12 @@ def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | No
     folder = sweep_dir / "tables" / table
     sch = table_schema(table)
     out_sch = sch if columns is None else pa.schema([sch.field(c) for c in columns])
-    if run_ids is None:
-        files = sorted(folder.glob("part-*.parquet"))
+    if parts is None:
+        parts = recorded_parts(sweep_dir)
+    if run_ids is None:  # only the parts a status record lists (a part copied in is ignored)
+        files = [sweep_dir / "tables" / st["parts"][table]["file"] for _, st in sorted(parts.items())]
         if not files:
-            raise FileNotFoundError(f"no Parquet parts under {folder}")
+            raise FileNotFoundError(f"no recorded Parquet parts under {folder}")
         if columns is None and where is None and reduce is None:
             return pq.read_table([str(f) for f in files], schema=sch)
         return _read_parts([str(f) for f in files], sch, out_sch, None, where, reduce)
@@ -678,7 +909,7 @@ def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | No
         return _reduced(out_sch.empty_table(), reduce)
     pairs = {r.split("_", 1)[1] for r in run_ids}
     files = []
-    for idx, st in sorted((parts if parts is not None else shard_parts(sweep_dir)).items()):
+    for idx, st in sorted(parts.items()):
         if any(rec["pair_id"] in pairs for rec in st["pairs"]):
             files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
     if not files:
@@ -768,17 +999,55 @@ def read_csv_runs(paths: Sequence[str | os.PathLike], table: str, columns: list[
     return _concat(tables, out_sch, reduce)
 
 
-def load_sweep(path: str | os.PathLike, **filters: Any) -> Sweep:
+#: ``load_sweep(..., variant=FIRST_VARIANT)``: the sweep's first variant (its baseline) when it has
+#: variants, every pair otherwise. Not a valid variant name, so it cannot clash with one.
+FIRST_VARIANT = "<first>"
+
+
+def sweep_variants(sweep_dir: str | os.PathLike) -> list[str]:
+    """The variant names of a sweep folder (from its sweep.yaml, in file order; [] without)."""
+    import yaml
+
+    path = Path(sweep_dir) / "sweep.yaml"
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text()) or {}
+    return [str(v) for v in (data.get("variants") or {})]
+
+
+def load_sweep(path: str | os.PathLike, variant: str | Sequence[str] | None = None,
+               **filters: Any) -> Sweep:
     """Open a sweep folder (Parquet store or per-run CSVs) for reading; nothing is read yet.
 
-    ``filters`` (optional) narrow it at once, as :meth:`Sweep.filter`::
+    ``variant`` (§6.4): a variant name or list of names to read only their pairs; None (the
+    default here) for every pair; :data:`FIRST_VARIANT` for the first variant (the baseline) of a
+    sweep with variants and every pair of one without (the analysis layer's default:
+    ``bilancio_lite.analysis.load_sweep``). ``filters`` narrow it at once, as :meth:`Sweep.filter`::
 
         s = load_sweep("outputs/plan024")
         s.trades                                   # every run's trades, one DataFrame
         s.filter(kappa=0.5, regime="active").trades
         s.sql("select regime, count(*) from trades group by regime")
+        s.status.summary()                         # complete? running? what is missing
+
+    Raises ``FileNotFoundError`` naming the folder if it does not exist, ``ValueError`` for a
+    variant the sweep does not have.
     """
-    s = Sweep(path)
+    p = Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(f"sweep folder not found: {p}")
+    names = sweep_variants(p)
+    if variant == FIRST_VARIANT:
+        chosen: tuple[str, ...] | None = (names[0],) if names else None
+    elif variant is None:
+        chosen = None
+    else:
+        chosen = (variant,) if isinstance(variant, str) else tuple(variant)
+        unknown = [v for v in chosen if v not in names]
+        if unknown:
+            raise ValueError(f"variant(s) {', '.join(unknown)} not in the sweep {p} "
+                             f"(its variants: {', '.join(names) or 'none'})")
+    s = Sweep(p, chosen)
     return s.filter(**filters) if filters else s
 
 
@@ -799,7 +1068,7 @@ def export_csv(sweep_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
         sweep = sweep.filter(run_id=runs)
     wanted = sweep._run_ids
     n = 0
-    for idx, st in sorted(shard_parts(src).items()):
+    for idx, st in sorted(recorded_parts(src).items()):
         shard_runs = {f"{r}_{rec['pair_id']}" for rec in st["pairs"] if rec["status"] in ("ok", "skipped")
                       for r in ("passive", "active")}
         if wanted is not None:

@@ -152,7 +152,7 @@ def test_a_bool_is_not_a_number():
         ModelParams(kappa=True)
     assert describe_errors(exc.value) == [
         "kappa: Input should be a number, not a boolean (true/false) (got True); allowed range (0, 1e+06]"]
-    assert ModelParams(clip_B=False).clip_B is False
+    assert ModelParams(clip_B=False, anchor_update="off").clip_B is False
 
 
 # --- sweep files -------------------------------------------------------------------------------

@@ -300,7 +300,7 @@ def test_lost_dask_worker_ends_the_sweep_with_a_message(tmp_path):
         assert "error: the Dask cluster has had no worker (or its scheduler no answer) for 3 s" in stdout
         assert "Traceback" not in stdout + stderr, stderr[-3000:]
         man = json.loads((out / "manifest.json").read_text())
-        assert man["status"] == "error" and "no worker" in man["error"]
+        assert man["status"] == "failed" and "no worker" in man["error"]
         reg = pd.read_csv(out / "registry.csv")
         assert (reg["status"] == "failed").sum() >= 1 and set(reg["status"]) <= {"ok", "failed"}
         assert lock_state(out)[0] == "free"

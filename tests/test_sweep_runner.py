@@ -121,7 +121,7 @@ def test_other_configuration_is_refused_unless_force(smoke_ref, tmp_path, capsys
 def test_non_sweep_folder_is_refused_even_with_force(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     for force in (False, True):
-        with pytest.raises(UsageError, match="not a sweep folder"):
+        with pytest.raises(UsageError, match="not a bilancio-lite sweep folder"):
             sweep.run_sweep(smoke_config(), tmp_path, engine="inline", workers=0, force=force, log=None)
     assert (tmp_path / "notes.txt").exists()
 

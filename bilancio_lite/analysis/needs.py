@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The tables an analysis can read, by their :class:`~bilancio_lite.analysis.io.SweepData` names.
-TABLE_KEYS: tuple[str, ...] = ("trades", "repayments", "inventory", "system_state", "traders")
+#: The tables an analysis can read, by their :class:`~bilancio_lite.analysis.io.SweepData` names
+#: (one home: :data:`bilancio_lite.store.READ_KEYS`).
+from ..store import READ_KEYS as TABLE_KEYS  # noqa: E402
 #: The active runs' customer trades (re-homing transfers excluded, §8.1): :func:`customer_trades`.
 CUSTOMER_TRADES: dict[str, tuple[str, ...]] = {"regime": ("active",), "kind": ("customer",)}
 #: The rows of the active runs only.
@@ -101,15 +102,11 @@ def reads(**needs: Need) -> Callable[[F], F]:
 
 def union(*funcs_or_needs: Callable[..., Any] | Mapping[str, Need]) -> dict[str, Need]:
     """The union of what some functions (declared with :func:`reads`) or {table: Need} maps read,
-    per table, in :data:`TABLE_KEYS` order."""
-    out: dict[str, Need] = {}
-    for item in funcs_or_needs:
-        declared = item if isinstance(item, Mapping) else getattr(item, "reads", None)
-        if declared is None:
-            raise ValueError(f"{getattr(item, '__name__', item)!r} declares no reads (see analysis.needs.reads)")
-        for key, need in declared.items():
-            out[key] = out[key] | need if key in out else need
-    return {k: out[k] for k in TABLE_KEYS if k in out}
+    per table, in :data:`TABLE_KEYS` order (:func:`bilancio_lite.store.union_needs`, which the
+    sweep reader's ``read_for`` uses)."""
+    from ..store import union_needs
+
+    return union_needs(*funcs_or_needs)
 
 
 def columns(*groups: Sequence[str] | str) -> tuple[str, ...]:

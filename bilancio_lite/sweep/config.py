@@ -48,6 +48,11 @@ from ..errors import SweepConfigError
 from ..params import ModelParams, describe_errors
 from ..schema import GRID_AXES
 
+#: Most pairs `bilancio-lite sweep` runs without ``--yes`` (Plan 024 with R = 20 has 12,500).
+MAX_PAIRS = 50_000
+#: Most YAML values a sweep file may expand to through anchors and aliases (an alias bomb is refused).
+MAX_YAML_NODES = 100_000
+
 #: The repository root; the smoke sweep (params/smoke.yaml) is the default of the shard notebook
 #: and the analysis notebooks, written to outputs/smoke.
 REPO = Path(__file__).resolve().parents[2]
@@ -103,10 +108,12 @@ class SweepConfig(BaseModel):
     # --- construction ----------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Any, *, default_name: str | None = None, source: str | None = None,
-                  **overrides: Any) -> "SweepConfig":
+                  max_pairs: int | None = None, **overrides: Any) -> "SweepConfig":
         """Validate a parsed sweep file; fill every default (resolved `model`, normalised grid values).
 
-        `overrides` (``replicates``, ``shard_size``, ``format``) replace the file's values before validation.
+        `overrides` (``replicates``, ``shard_size``, ``format``) replace the file's values before
+        validation. ``max_pairs``: refuse a sweep of more pairs, before its cells are validated one
+        by one (`bilancio-lite sweep` passes :data:`MAX_PAIRS` unless ``--yes``).
         """
         if data is None:
             data = {}
@@ -138,6 +145,11 @@ class SweepConfig(BaseModel):
         if lines:
             raise SweepConfigError(lines, source)
         cfg = raw.model_copy(update={"model": model, "grid": grid, "variants": variants})
+        if max_pairs is not None and cfg.n_pairs > max_pairs:
+            nv = f" x {len(cfg.variants)} variants" if cfg.variants else ""
+            raise SweepConfigError([f"the sweep has {cfg.n_pairs:,} pairs ({cfg.n_cells:,} grid cells x "
+                                    f"{cfg.replicates} replicate(s){nv}), above the limit of {max_pairs:,}; "
+                                    f"shrink the grid, or pass --yes to run it anyway"], source)
         _check_cells(cfg, source)
         return cfg
 
@@ -249,7 +261,13 @@ def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
         raise SweepConfigError([f"sweep file not found: {path}"])
     try:
         text = path.read_text()
-        duplicates = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        size = _expanded_size(root, {}, MAX_YAML_NODES)
+        if size > MAX_YAML_NODES:
+            raise SweepConfigError([f"the YAML expands (through its &anchors and *aliases) to more than "
+                                    f"{MAX_YAML_NODES:,} values; a sweep file needs far fewer: write the "
+                                    f"values out"], str(path))
+        duplicates = _duplicate_keys(root)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise SweepConfigError([f"invalid YAML: {' '.join(str(e).split())}"], str(path)) from None
@@ -261,6 +279,30 @@ def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
         raise SweepConfigError(["the sweep file is empty; give at least a grid (e.g. grid: {kappa: [0.5, 1]}) "
                                 "or model parameters (see params/smoke.yaml)"], str(path))
     return SweepConfig.from_dict(data, default_name=path.stem, source=str(path), **overrides)
+
+
+def _expanded_size(node: yaml.Node | None, memo: dict[int, int], limit: int) -> int:
+    """How many nodes the YAML graph holds once every alias is expanded (stops counting past
+    ``limit``); linear in the graph's size: a shared node is counted once per use, not walked again."""
+    if node is None:
+        return 0
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = limit + 1  # a cycle (an alias of an enclosing node) expands without end
+    n = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            n += _expanded_size(k, memo, limit) + _expanded_size(v, memo, limit)
+            if n > limit:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            n += _expanded_size(item, memo, limit)
+            if n > limit:
+                break
+    memo[key] = min(n, limit + 1)
+    return memo[key]
 
 
 def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:

@@ -17,12 +17,22 @@ import os
 import time
 from typing import Any, Iterator
 
-from ..errors import DaskUnavailableError, one_line
+from ..errors import DaskUnavailableError, InputError, one_line
 from ..procs import pool_worker_init
 
 #: Seconds the Dask scheduler has to answer and offer a worker, and the longest a running sweep
 #: waits with no worker in the cluster (`--dask-timeout`).
 DASK_TIMEOUT = 20.0
+#: Largest `--dask-timeout` (an hour): every wait on the cluster has a finite deadline (issue 24).
+MAX_DASK_TIMEOUT = 3600.0
+
+
+def check_dask_timeout(timeout: float) -> None:
+    """Refuse a `--dask-timeout` that is not a finite number of seconds in (0, MAX_DASK_TIMEOUT]."""
+    import math
+
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and 0 < timeout <= MAX_DASK_TIMEOUT):
+        raise InputError(f"--dask-timeout must be a number of seconds in (0, {MAX_DASK_TIMEOUT:g}], got {timeout}")
 
 
 class SerialExecutor(cf.Executor):
@@ -52,8 +62,9 @@ def make_executor(workers: int, scheduler: str | None = None, *, client: Any = N
         if client is None:
             client = connect_scheduler(scheduler, dask_timeout)
         try:
-            n = len(client.nthreads(callback_timeout=dask_timeout))
-            yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
+            with quiet_dask_logs():  # a lost scheduler or worker: the sweep says so in one line
+                n = len(client.nthreads(callback_timeout=dask_timeout))
+                yield client.get_executor(pure=False), f"Dask scheduler {scheduler} ({n} workers)"
         finally:
             _close_quietly(client)
     elif workers == 0:
@@ -94,8 +105,41 @@ def terminate_pool(ex: cf.ProcessPoolExecutor, timeout: float = 1.0) -> None:
 _TEARDOWN_LOGGERS = ("tornado.application", "distributed.client", "distributed.cfexecutor")
 
 
+@contextlib.contextmanager
+def quiet_dask_logs() -> Iterator[None]:
+    """distributed's and tornado's log records (reconnect attempts, "Failed to reconnect",
+    tracebacks of closed connections) kept off stderr while a sweep runs on a cluster: the sweep
+    reports a lost scheduler or worker itself, in one line (issue 24)."""
+    names = ["distributed", "tornado", *[n for n in logging.root.manager.loggerDict
+                                         if n.startswith(("distributed.", "tornado."))]]
+    loggers = [logging.getLogger(name) for name in names]  # each: a child's own level decides
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _ignore_client_del(hook: Any) -> Any:
+    """``sys.unraisablehook`` that drops what ``Client.__del__`` raises while the garbage collector
+    finalises a client whose scheduler is gone (the sweep has said what happened in one line)."""
+    def hook_(unraisable: Any) -> None:
+        if getattr(unraisable.object, "__qualname__", "") == "Client.__del__":
+            return
+        hook(unraisable)
+    hook_._bilancio = True  # type: ignore[attr-defined]
+    return hook_
+
+
 def _close_quietly(client: Any) -> None:
     """Close a Dask client without the teardown tracebacks of its cancelled futures."""
+    import sys
+
+    if not getattr(sys.unraisablehook, "_bilancio", False):
+        sys.unraisablehook = _ignore_client_del(sys.unraisablehook)
     loggers = [logging.getLogger(name) for name in _TEARDOWN_LOGGERS]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -115,12 +159,17 @@ def connect_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> Any:
         from distributed import Client
     except ImportError:  # pragma: no cover
         raise DaskUnavailableError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    check_dask_timeout(timeout)
     try:
-        client = Client(address, timeout=timeout, set_as_default=False)
+        client = _client_within(Client, address, timeout)
     except (OSError, TimeoutError, ValueError, TypeError) as e:
         raise DaskUnavailableError(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({one_line(e)}); "
             f"start one (dask scheduler --host 127.0.0.1) or check --scheduler") from None
+    if client is None:  # the port answered the connection but never the Dask handshake
+        raise DaskUnavailableError(
+            f"the service at {address} did not answer as a Dask scheduler within {timeout:g} s (another "
+            f"kind of server, or a silent one); check --scheduler")
     try:
         client.wait_for_workers(1, timeout=timeout)
     except Exception as e:  # TimeoutError, or the scheduler went away
@@ -130,6 +179,38 @@ def connect_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> Any:
             f"the Dask scheduler at {address} has no worker after {timeout:g} s ({one_line(e)}); "
             f"start one (dask worker {address} --host 127.0.0.1)") from None
     return client
+
+
+def _client_within(Client: Any, address: str, timeout: float) -> Any:
+    """``Client(address)`` with a hard deadline: distributed's own ``timeout`` bounds the TCP
+    connection but not the handshake, so a port held by another service (an HTTP server) or one
+    that accepts and never answers would hang for ever. The client is made in a daemon thread;
+    None after ``timeout`` + 2 s (a client that arrives later is closed)."""
+    import threading
+
+    box: dict[str, Any] = {}
+    abandoned = threading.Event()
+
+    def connect() -> None:
+        try:
+            c = Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as e:  # noqa: BLE001  (handed to the caller)
+            box["error"] = e
+            return
+        if abandoned.is_set():
+            _close_quietly(c)
+        else:
+            box["client"] = c
+
+    t = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    t.start()
+    t.join(timeout + 2.0)
+    if t.is_alive():
+        abandoned.set()
+        return None
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 class DaskWatch:

@@ -28,6 +28,7 @@ from .. import store
 from .._version import __version__
 from ..procs import SweepLock, describe_holder
 from .config import REPO, PairSpec, SweepConfig
+from .outdir import MANIFEST_FORMAT, MANIFEST_PACKAGE
 
 
 # --- status files and resume ----------------------------------------------------------------------
@@ -116,7 +117,8 @@ def build_manifest(config: SweepConfig, out: Path, *, engine: str, workers: int,
                    started: str, argv: list[str] | None) -> dict[str, Any]:
     """The content of ``manifest.json`` at the start of a run (status "running")."""
     return {
-        "sweep": config.name, "package": "bilancio-lite", "package_version": __version__,
+        "sweep": config.name, "package": MANIFEST_PACKAGE, "format_version": MANIFEST_FORMAT,
+        "package_version": __version__,
         "git": git_info(), "python": sys.version.split()[0], "platform": platform.platform(),
         "libraries": installed_versions(), "config_hash": config.config_hash(), "n_pairs": config.n_pairs,
         "shard_size": config.output.shard_size, "format": config.output.format, "engine": engine,

@@ -31,8 +31,8 @@ from ..errors import DaskUnavailableError, InputError, SweepInterrupted, one_lin
 from ..logs import collect_comparison
 from ..procs import SweepLock, busy_error, lock_state
 from .config import REPO, SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
-from .executors import DASK_TIMEOUT, DaskWatch, connect_scheduler, default_workers, make_executor
-from .outdir import SWEEP_MARKERS, check_out_dir, clean_stale_temp, precheck_out_dir, prepare_out_dir
+from .executors import DASK_TIMEOUT, DaskWatch, check_dask_timeout, connect_scheduler, default_workers, make_executor
+from .outdir import SWEEP_MARKERS, check_out_dir, check_out_path, clean_stale_temp, precheck_out_dir, prepare_out_dir
 from .registry import build_manifest, build_registry, complete_pairs, now, previous_run, status_path
 from .shard import ENGINES, TASKS
 
@@ -106,11 +106,11 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike | None = None, *,
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if workers is not None and workers < 0:
         raise InputError(f"--workers must be >= 0, got {workers}")
-    if not dask_timeout > 0:
-        raise InputError(f"--dask-timeout must be > 0 seconds, got {dask_timeout}")
+    check_dask_timeout(dask_timeout)  # finite: every wait on a cluster has a deadline
     say = log or (lambda _msg: None)
     out = Path(out_dir).resolve() if out_dir is not None else Path("outputs", config.name).resolve()
     # read-only checks first: nothing is written when any of them fails
+    check_out_path(out)  # a file, a name too long, /proc: one line before anything looks inside
     state, holder = lock_state(out)
     if state == "busy" and lock_wait <= 0:
         raise busy_error(out, holder)
@@ -138,8 +138,9 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     started = lock.holder["started"]
     previous = previous_run(out, lock)
     cleared = force and any((out / m).exists() for m in SWEEP_MARKERS)
+    kept: list[str] = []
     try:
-        stale = prepare_out_dir(config, out, force=force)
+        stale = prepare_out_dir(config, out, force=force, kept=kept)
     except BaseException:
         if client is not None:
             client.close()
@@ -174,7 +175,10 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     if scheduler and workers_given:
         say("note: --workers is ignored with --scheduler (the Dask cluster decides)")
     if cleared:
-        say(f"--force: cleared {out}")
+        say(f"--force: cleared {out}" + (f" (the tool's files only; left {len(kept)} entr"
+                                         f"{'y' if len(kept) == 1 else 'ies'} that are not its own: "
+                                         f"{', '.join(kept[:5])}{' …' if len(kept) > 5 else ''})"
+                                         if kept else ""))
     if stale:
         say(f"removed {stale} temporary file(s)/folder(s) left by an interrupted run")
     for problem in damaged:
@@ -224,24 +228,37 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         if outcome == "interrupted":  # the workers are gone: remove what they left half-made
             clean_stale_temp(out)
         registry = build_registry(config, out, pairs, shard_size, done_before, statuses, errors, engine)
-        atomic.write_csv(registry, out / "registry.csv")
-        ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
-        comparison = (store.read_pairs_parquet(out, ok_ids) if fmt == "parquet"
-                      else collect_comparison(out, ok_ids))
-        atomic.write_csv(comparison, out / "aggregate" / "comparison.csv")
         counts = registry["status"].value_counts().to_dict()
         result = SweepResult(out, len(pairs), counts.get("ok", 0), counts.get("failed", 0),
                              counts.get("skipped", 0), time.perf_counter() - t0, registry)
+        write_error: OSError | None = None
+        try:  # a full disk or a read-only folder: the manifest still says "failed" if it can be written
+            atomic.write_csv(registry, out / "registry.csv")
+            ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
+            comparison = (store.read_pairs_parquet(out, ok_ids) if fmt == "parquet"
+                          else collect_comparison(out, ok_ids))
+            atomic.write_csv(comparison, out / "aggregate" / "comparison.csv")
+        except OSError as e:
+            write_error = e
+            (out / "aggregate" / "comparison.csv").unlink(missing_ok=True)  # no stale "finished" marker
+        failed = outcome == "error" or write_error is not None
         manifest.update(
             finished=now(), wall_time_s=round(result.wall_time, 3),
-            status=(outcome if outcome != "finished" else "completed" if result.n_failed == 0
-                    else "completed_with_failures"),
+            status=("failed" if failed else outcome if outcome != "finished"
+                    else "completed" if result.n_failed == 0 else "completed_with_failures"),
             pairs={"total": len(pairs), "ok": result.n_ok, "failed": result.n_failed,
                    "skipped": result.n_skipped, "not_run": counts.get("not_run", 0)},
             shard_errors={str(i): e for i, e in sorted(errors.items())})
-        if fatal:
-            manifest["error"] = fatal
-        atomic.write_json(out / "manifest.json", manifest)
+        if fatal or write_error is not None:
+            manifest["error"] = fatal or f"{write_error.filename}: {write_error.strerror or write_error}"
+        try:
+            atomic.write_json(out / "manifest.json", manifest)
+        except OSError:
+            _mark_failed_in_place(out / "manifest.json")
+            if write_error is None:
+                raise
+        if write_error is not None:
+            raise write_error
     if fatal:
         say(f"error: {fatal}")
     else:
@@ -254,6 +271,18 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"… and {len(failed) - 10} more failed pairs (see registry.csv)")
     say(result.summary(config.name))
     return result
+
+
+def _mark_failed_in_place(path: Path) -> None:
+    """Last resort when even a new manifest cannot be written (disk full): flip the status field of
+    the one in place (same length or shorter), so it never says "running" or "completed"."""
+    with contextlib.suppress(OSError, ValueError):
+        text = path.read_text()
+        new = text.replace('"status": "running"', '"status": "failed" ').replace(
+            '"status": "starting"', '"status": "failed"  ')
+        if new != text:
+            with open(path, "r+", encoding="utf-8") as fh:
+                fh.write(new)
 
 
 def _note_large_pairs(pairs: list[PairSpec], say: Callable[[str], None]) -> None:
@@ -279,6 +308,7 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
     from tqdm import tqdm
 
     n_failed = 0
+    cancelled = 0
     with tqdm(total=total, unit="pair", desc="pairs", disable=None if progress is None else not progress,
               file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
         bar.update(len(complete_pairs(out, ids, fmt, shard_size)))
@@ -290,6 +320,10 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                 try:
                     statuses[i] = json.loads(Path(fut.result()).read_text())
                     n_failed += sum(r["status"] == "failed" for r in statuses[i]["pairs"])
+                except cf.CancelledError:  # Dask cancels every task when its scheduler goes away
+                    errors[i] = ("cancelled by the Dask cluster (its scheduler was lost or restarted); "
+                                 "rerun to resume")
+                    cancelled += 1
                 except Exception as e:  # the task itself failed (kernel, notebook, worker)
                     errors[i] = one_line(e)
                     sp = status_path(out, i)  # run_shard may have finished before the failure
@@ -302,6 +336,10 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                 bar.set_postfix(failed=n_failed, refresh=False)
             if waiting and watch is not None:
                 watch()
+    if cancelled and watch is not None:
+        raise DaskUnavailableError(
+            f"the Dask scheduler went away mid-sweep ({cancelled} shard(s) cancelled): unfinished shards "
+            f"are recorded as failed, rerun to resume")
 
 
 def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.PathLike | None = None) -> Path:

@@ -17,6 +17,10 @@ def mini_params(n_traders: int = 4, S: float = 1.0, M: float = 1.0, O: float = 0
     base = dict(n_traders=n_traders, Q_total=n_traders * S, face_value=S, outside_mid_ratio=M,
                 spread_short=O, spread_mid=O, spread_long=O)
     base.update(kw)
+    if base.get("clip_B") is False and base.get("anchor_update", "on") != "off":
+        # the unclipped rule of §3.1 (test vector T9) is exercised below ModelParams, which refuses
+        # clip_B=false with moving anchors from users (issue 24: B < 0 would break I2)
+        return ModelParams(**{**base, "clip_B": True}).model_copy(update={"clip_B": False})
     return ModelParams(**base)
 
 
