@@ -13,8 +13,8 @@ For a cut (the cells sharing the values of ``by``; ``by=[]`` is the whole grid):
   (``scipy.stats.ttest_1samp(...).confidence_interval``); ``method="bca"`` or ``"percentile"``
   gives ``scipy.stats.bootstrap`` over the same R values instead. The t interval is the default
   because the bootstrap's intervals undercover at the R this project runs (measured by
-  ``benchmarks/ci_coverage.py``: BCa covers ~93% at R = 20 and ~84% at R = 5 where 95% is
-  nominal; the t interval 95% at both);
+  ``benchmarks/ci_coverage.py``: BCa covers 92% at R = 20 and 83% at R = 5 where 95% is
+  nominal; the t interval 94–95% at both);
 - **test** — the one-sample t-test of a zero mean over the same R seed means (two-sided). Each seed
   mean averages many cells, so it is close to normal and the t-test keeps its level at any R ≥ 2,
   whereas the Wilcoxon signed-rank test cannot reach p < 0.0625 with R = 5 seeds;
