@@ -63,9 +63,11 @@ def main(path: str) -> None:
             t = paired_effect_by_slice(comp, by)
             print()
             print(t[[by, "n_cells", "n_seeds", "mean_effect", "ci_low", "ci_high", "p_value"]].round(4).to_string(index=False))
-        v = variance_decomposition(comp)
-        print("\nvariance decomposition of the cell means (shares; 95% CI: percentile bootstrap over seeds):")
-        print(v.round(4).to_string(index=False))
+        for label, sub in (("all cells", comp), ("mu > 0 cells", comp[comp["mu"] > 0])):
+            v = variance_decomposition(sub)
+            print(f"\nvariance decomposition of the cell means, {label} (shares; 95% CI: percentile "
+                  f"bootstrap over seeds):")
+            print(v.round(4).to_string(index=False))
 
 
 if __name__ == "__main__":
