@@ -134,3 +134,11 @@ def test_replicate_count_counts_seeds_per_cell_and_says_so():
     assert replicate_count(one.iloc[0:0]) == 0
     assert takeaway_replicate_count(one).startswith("The sweep has R = 1 replicate per cell (2 pairs")
     assert "R = 2 replicates" in takeaway_replicate_count(two)
+
+
+def test_slices_are_the_observed_combinations_only():
+    # two keys whose cartesian product has a combination no pair has (kappa 2, mu 0)
+    c = comparison(P(0.5, 1, mu=0.0), P(0.5, 2, mu=0.0), P(0.5, 1), P(0.5, 2), P(2.0, 1), P(2.0, 2))
+    t = paired_effect_by_slice(c, ["kappa", "mu"])
+    assert list(zip(t["kappa"], t["mu"])) == [(0.5, 0.0), (0.5, 0.5), (2.0, 0.5)]
+    assert (t["n_seeds"] == 2).all()

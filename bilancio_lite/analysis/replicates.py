@@ -156,8 +156,9 @@ def paired_effect_by_slice(comparison: pd.DataFrame, by: str | Sequence[str] | N
            else pd.Series([cell_mean.mean()]))
     counts = df.groupby(keys, sort=True, dropna=False) if keys else None
     sm = seed_means(df, keys, value)
-    wide = sm.pivot_table(index=keys, columns="seed", values="seed_mean", dropna=False) if keys \
-        else sm.set_index("seed")["seed_mean"].to_frame().T
+    # one row per observed slice, one column per seed (NaN where a slice lacks that seed)
+    wide = (sm.set_index(keys + ["seed"])["seed_mean"].unstack("seed") if keys
+            else sm.set_index("seed")["seed_mean"].to_frame().T)
     r = seed_interval(wide.to_numpy(), confidence=confidence, method=method)
     out = (wide.index.to_frame(index=False) if keys else pd.DataFrame(index=[0]))
     n_seeds = np.sum(~np.isnan(wide.to_numpy()), axis=1)
