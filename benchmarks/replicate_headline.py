@@ -40,6 +40,13 @@ def main(path: str) -> None:
     comp = load_sweep(path).comparison
     R = replicate_count(comp)
     print(f"{path}: {len(comp):,} pairs, {comp.groupby(list(CELL_KEYS)).ngroups} cells, R = {R}")
+    print(f"mean delta passive / active: {comp['delta_passive'].mean():.4f} / {comp['delta_active'].mean():.4f}")
+    counts, n = comp["effect_class"].value_counts(), len(comp)
+    print("effect classes (pairs): " + ", ".join(
+        f"{c} {counts.get(c, 0):,} ({100 * counts.get(c, 0) / n:.1f}%)" for c in ("improved", "unchanged", "worsened")))
+    g = comp.groupby(list(CELL_KEYS))["trading_effect"]
+    n_neg, size = g.apply(lambda s: int((s < -1e-12).sum())), g.size()
+    print(f"cells worsened in at least one replicate: {int((n_neg > 0).sum())}; in most: {int((n_neg > size / 2).sum())}")
     bca = headline_table(comp, method="bca").set_index("cut")
     for cut, row in headline_table(comp).set_index("cut").iterrows():
         sub = comp if cut == "all cells" else comp[comp["mu"] > 0]
