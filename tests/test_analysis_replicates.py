@@ -142,3 +142,15 @@ def test_slices_are_the_observed_combinations_only():
     t = paired_effect_by_slice(c, ["kappa", "mu"])
     assert list(zip(t["kappa"], t["mu"])) == [(0.5, 0.0), (0.5, 0.5), (2.0, 0.5)]
     assert (t["n_seeds"] == 2).all()
+
+
+def test_a_cut_by_an_outcome_takes_the_mean_of_its_seed_means():
+    # the kappa 1 cell is "low" stress in seed 1 and "medium" in seed 2: the medium slice has the
+    # kappa .5 cell in both seeds and the kappa 1 cell in seed 2 only
+    c = comparison(P(0.5, 1, delta_passive=0.5, delta_active=0.4), P(0.5, 2, delta_passive=0.5, delta_active=0.2),
+                   P(1.0, 1, delta_passive=0.05), P(1.0, 2, delta_passive=0.5, delta_active=0.0))
+    t = paired_effect_by_slice(c, "stress_regime").set_index("stress_regime")
+    med = t.loc["medium"]
+    # seed means: seed 1 -> .1 (kappa .5 only), seed 2 -> (.3 + .5) / 2 = .4
+    assert med.mean_effect == pytest.approx(0.25) and med.n_cells == 2 and med.n_seeds == 2
+    assert med.ci_low < 0.25 < med.ci_high and med.note.startswith("a cut by an outcome")

@@ -19,6 +19,10 @@ For a cut (the cells sharing the values of ``by``; ``by=[]`` is the whole grid):
   mean averages many cells, so it is close to normal and the t-test keeps its level at any R ≥ 2,
   whereas the Wilcoxon signed-rank test cannot reach p < 0.0625 with R = 5 seeds;
 - **R = 1** — no CI and no p-value (NaN, with a note).
+
+A cut by an outcome rather than by the design (the stress regime of §7.2, which a cell can change
+from seed to seed) holds different cells in different seeds; its estimate is the mean of its seed
+means, so that the CI is about the estimate, and its ``note`` says so.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ CI_METHOD_NAMES: dict[str, str] = {
 TEST_NAME = "one-sample t-test over the seed means"
 #: The note of a slice with one seed.
 ONE_SEED_NOTE = "R = 1: no CI and no test"
+#: The note of a slice of a cut by an outcome whose cells differ between seeds.
+RAGGED_NOTE = "a cut by an outcome: cells differ between seeds; the estimate is the mean of the seed means"
 
 EFFECT_VALUE_COLUMNS: list[str] = [
     "n_pairs", "n_cells", "n_seeds", "mean_effect", "ci_low", "ci_high", "t_statistic", "p_value",
@@ -166,12 +172,18 @@ def paired_effect_by_slice(comparison: pd.DataFrame, by: str | Sequence[str] | N
     out["n_cells"] = (cell_mean.groupby(level=keys, sort=True, dropna=False).size()
                       .reindex(wide.index).to_numpy() if keys else len(cell_mean))
     out["n_seeds"] = n_seeds
-    out["mean_effect"] = est.reindex(wide.index).to_numpy() if keys else est.to_numpy()
+    est = est.reindex(wide.index).to_numpy() if keys else est.to_numpy()
+    # a cut by an outcome (e.g. the stress regime), not by the design: its cells differ between
+    # seeds, so the estimate is the mean of its seed means, the value the CI is about
+    outcome_cut = any(k not in cells for k in keys)
+    ragged = outcome_cut & (out["n_pairs"].to_numpy() != out["n_cells"].to_numpy() * n_seeds)
+    out["mean_effect"] = np.where(ragged, r["mean"], est)
     for c in ("ci_low", "ci_high", "t_statistic", "p_value"):
         out[c] = r[c]
     out["note"] = np.where(n_seeds < 2, ONE_SEED_NOTE,
                            np.where(np.isnan(r["t_statistic"]) & (n_seeds >= 2),
-                                    "every seed mean is equal: no test", ""))
+                                    "every seed mean is equal: no test",
+                                    np.where(ragged, RAGGED_NOTE, "")))
     out = out[keys + EFFECT_VALUE_COLUMNS]
     return sort_frame(out.reset_index(drop=True), keys) if keys else out
 
