@@ -125,6 +125,7 @@ def test_heterogeneity_is_a_distribution_of_cell_effects():
     assert s["share with seed CI above 0"] == 0.0 and s["share with seed CI below 0"] == 0.0
     text = takeaway_heterogeneity(heterogeneity_summary(cells))
     assert text.startswith("Across the 3 cells the cell mean effect ranges from +0.000 to +0.500")
+    assert text.endswith("; 0 (0%) have a positive effect whose own seed CI excludes zero and 0 (0%) a negative one.")
 
 
 def test_replicate_count_counts_seeds_per_cell_and_says_so():

@@ -272,8 +272,9 @@ def takeaway_heterogeneity(summary: pd.DataFrame) -> str:
     if not n:
         return "No cells to summarise."
     pct = lambda k: f"{100 * s[k]:.0f}%"  # noqa: E731
-    ci = (f"; {pct('share with seed CI above 0')} have a positive effect whose own seed CI "
-          f"excludes zero and {pct('share with seed CI below 0')} a negative one"
+    cnt = lambda k: f"{round(n * s[k])} ({pct(k)})"  # noqa: E731
+    ci = (f"; {cnt('share with seed CI above 0')} have a positive effect whose own seed CI "
+          f"excludes zero and {cnt('share with seed CI below 0')} a negative one"
           if np.isfinite(s.get("share with seed CI above 0", np.nan)) else
           "; with R = 1 no cell has a seed CI")
     return (f"Across the {n} cells the cell mean effect ranges from {s['min']:+.3f} to "
