@@ -1,7 +1,7 @@
-"""Figures shared by the notebooks (06–08): each function draws one message and returns the figure.
+"""Figures shared by the notebooks (01, 06–08): each function draws one message and returns the figure.
 
 Inputs are the frames of :mod:`bilancio_lite.analysis.why` (§7.5), :mod:`.analysis.robustness`
-(§6.4 variants, §7.2) and :mod:`.analysis.one_pair` (§3.1 quotes, §8.1 trades, §5.2 clearing).
+(§6.4 variants, §7.2, §7.6), :mod:`.analysis.variance` (§7.6) and :mod:`.analysis.one_pair` (§3.1 quotes, §8.1 trades, §5.2 clearing).
 Every axis is labelled with its unit. Call ``plt.show()`` (or ``display(fig)``) in the notebook;
 nothing here prints.
 """
@@ -132,22 +132,30 @@ def mechanism_counts(counts: pd.DataFrame, by: str | None = None) -> Figure:
 
 
 # --- 07: robustness ------------------------------------------------------------------------------
-def robustness_forest(table: pd.DataFrame) -> Figure:
-    """Mean trading effect per variant with its bootstrap 95% CI (dots and whiskers)."""
+def robustness_forest(table: pd.DataFrame, difference: bool = False) -> Figure:
+    """Mean trading effect per variant with its 95% CI over replicate seeds (dots and whiskers);
+    ``difference=True``: each variant's difference from the baseline (paired by cell and seed)."""
     t = table.reset_index(drop=True)
+    col, lo, hi = (("diff_vs_baseline", "diff_ci_low", "diff_ci_high") if difference
+                   else ("mean_trading_effect", "ci_low", "ci_high"))
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.4))
     y = np.arange(len(t))
-    err = np.vstack([t["mean_trading_effect"] - t["ci_low"], t["ci_high"] - t["mean_trading_effect"]])
+    err = np.vstack([t[col] - t[lo], t[hi] - t[col]])
     err = np.nan_to_num(err, nan=0.0)
-    _ = ax.errorbar(t["mean_trading_effect"], y, xerr=err, fmt="o", color="tab:blue", capsize=3)
+    _ = ax.errorbar(t[col], y, xerr=err, fmt="o", color="tab:blue", capsize=3)
     _ = ax.axvline(0, color="black", linewidth=0.8)
-    if len(t):  # the first row's (the baseline's) mean, named in the title rather than a legend
-        _ = ax.axvline(float(t["mean_trading_effect"].iloc[0]), color="tab:gray", linestyle=":", linewidth=1)
+    if len(t) and not difference:  # the first row's (the baseline's) mean, named in the title
+        _ = ax.axvline(float(t[col].iloc[0]), color="tab:gray", linestyle=":", linewidth=1)
     _ = ax.set_yticks(y, t["variant"])
     ax.invert_yaxis()
-    first = f"; dotted: {t['variant'].iloc[0]}" if len(t) else ""
-    _ = ax.set(xlabel="mean trading effect δ passive − δ active (share of lineages)",
-               title=f"Headline per variant, with bootstrap 95% CI{first}")
+    base = t["variant"].iloc[0] if len(t) else ""
+    if difference:
+        _ = ax.set(xlabel=f"trading effect minus {base}'s, paired by cell and seed (share of lineages)",
+                   title="Difference from the baseline per variant, 95% CI over replicate seeds")
+    else:
+        first = f"; dotted: {base}" if len(t) else ""
+        _ = ax.set(xlabel="mean trading effect δ passive − δ active (share of lineages)",
+                   title=f"Headline per variant, 95% CI over replicate seeds{first}")
     fig.tight_layout()
     return fig
 
@@ -339,6 +347,30 @@ def stacked_counts(table: pd.DataFrame, by: str, title: str, xlabel: str, ylabel
     return fig
 
 
+# --- 01: variance decomposition -------------------------------------------------------------------
+def variance_shares(table: pd.DataFrame) -> Figure:
+    """Share of the variance of the cell-mean effects per ANOVA term (bars) with its 95% CI over
+    replicate seeds (whiskers; none with R = 1), from :func:`.analysis.variance.variance_decomposition`."""
+    t = table.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(t) + 1.4))
+    y = np.arange(len(t))
+    colors = t["kind"].map({"main effect": "tab:blue", "two-way interaction": "tab:orange"}).fillna("tab:gray")
+    _ = ax.barh(y, 100 * t["share"], color=colors.tolist())
+    if np.isfinite(t["ci_low"]).any():
+        err = 100 * np.vstack([t["share"] - t["ci_low"], t["ci_high"] - t["share"]])
+        _ = ax.errorbar(100 * t["share"], y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
+                        color="black", capsize=2, linewidth=0.8)
+    _ = ax.set_yticks(y, t["term"])
+    ax.invert_yaxis()
+    handles = [Line2D([], [], color=c, linewidth=6, label=k) for k, c in
+               (("main effect", "tab:blue"), ("two-way interaction", "tab:orange"), ("higher-order", "tab:gray"))]
+    _ = ax.legend(handles=handles, loc="lower right", fontsize="small")
+    _ = ax.set(xlabel="share of the variance of the cell-mean trading effects (%)",
+               title="Which grid parameter matters most (95% CI over replicate seeds)")
+    fig.tight_layout()
+    return fig
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float) and math.isfinite(v) and v == int(v):
         return str(int(v))
@@ -346,7 +378,7 @@ def _fmt(v: object) -> str:
 
 
 __all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "same_series", "say_none", "mechanism_counts", "robustness_forest",
-           "effect_by_axis", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid",
+           "effect_by_axis", "variance_shares", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid",
            "stacked_counts"]
 
 

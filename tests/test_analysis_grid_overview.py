@@ -25,19 +25,19 @@ def replicated_comparison(R: int = 6) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_every_cut_gets_ci_and_signed_rank_p_when_replicated():
+def test_every_cut_gets_a_ci_and_t_test_over_seeds_when_replicated():
     comp = replicated_comparison()
     assert replicate_count(comp) == 6
     tables = overview01.overview_ci_tables(comp)
     assert sorted(tables) == sorted(f"{n}_ci" for n in overview01.OVERVIEW_CUTS.values())
     k = tables["overview_by_kappa_ci"].set_index("kappa")
-    assert k.loc[0.5, "n_pairs"] == 12 and k.loc[0.5, "n_seeds"] == 6
+    assert k.loc[0.5, "n_pairs"] == 12 and k.loc[0.5, "n_seeds"] == 6 and k.loc[0.5, "n_cells"] == 2
     assert 0 < k.loc[0.5, "ci_low"] < k.loc[0.5, "mean_effect"] < k.loc[0.5, "ci_high"]
-    assert k.loc[0.5, "p_value"] < 0.01                       # all 12 differences positive
+    assert k.loc[0.5, "p_value"] < 0.01                       # 6 seed means near 0.1, sd ~0.014
     assert k.loc[2.0, "ci_low"] < 0 < k.loc[2.0, "ci_high"] and k.loc[2.0, "p_value"] > 0.05
     text = overview01.takeaway_ci(tables)
     assert "kappa=2" in text and "kappa=0.5" not in text
-    assert text.startswith("1 of ") or "slices have a 95% CI" in text
+    assert "slices have a 95% CI over replicate seeds that excludes zero and a t-test p < 0.05" in text
 
 
 def test_takeaway_ci_without_pairs():

@@ -137,6 +137,6 @@ def test_takeaway_initial_conditions_and_replicates():
     assert takeaway_initial_conditions(E) == "No traders with the needed initial conditions."
     r = pd.DataFrame({"ci_low": [0.01, -0.2, None], "ci_high": [0.2, -0.1, None]})
     assert takeaway_replicates(r) == (
-        "In 1 of 2 slices the bootstrap interval of the paired trading effect lies above zero and in 1 "
-        "below zero.")
+        "In 1 of 2 slices the 95% CI over replicate seeds of the paired trading effect lies above zero "
+        "and in 1 below zero.")
     assert takeaway_replicates(r.iloc[[2]]).startswith("None of the 1 slices")

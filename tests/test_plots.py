@@ -28,8 +28,14 @@ def test_sweep_plots_are_labelled_figures():
     _labelled(plots.mechanism_counts(why.mechanism_counts(mech, ["rollover_lender"]), "rollover_lender"))
     comp = pd.DataFrame({"variant": ["a", "a", "b", "b"], "delta_passive": 0.5, "delta_active": 0.4,
                          "trading_effect": [0.1, 0.2, 0.0, -0.1], "kappa": [1.0, 2.0, 1.0, 2.0],
+                         "concentration": 1.0, "mu": 0.5, "outside_mid_ratio": 0.75, "seed": 42,
                          "effect_class": ["improved", "improved", "unchanged", "worsened"]})
     _labelled(plots.robustness_forest(rb.robustness_table(comp, ["a", "b"])))
+    _labelled(plots.robustness_forest(rb.robustness_table(comp, ["a", "b"]), difference=True))
+    shares = pd.DataFrame({"term": ["kappa", "kappa × mu", "higher-order interactions"],
+                           "kind": ["main effect", "two-way interaction", "remainder"],
+                           "share": [0.6, 0.3, 0.1], "ci_low": [0.5, 0.2, 0.05], "ci_high": [0.7, 0.4, 0.2]})
+    _labelled(plots.variance_shares(shares))
     _labelled(plots.effect_by_axis(rb.effect_by_axis(comp, "kappa", ["a", "b"]), "kappa"))
     grid = pd.DataFrame({"x": [1, 1, 2, 3], "y": [0, 0, 1, 1]})
     _labelled(plots.counts_grid(grid, "x", "y", "t", "x (days)", "y (days)"))

@@ -181,10 +181,12 @@ def test_report_renders_the_overview(smoke_ref, tmp_path):
     assert html.is_file() and nb.metadata["papermill"]["parameters"] == {"sweep_dir": str(smoke_ref)}
     for name in ("overview_by_rho", "overview_by_kappa", "overview_by_concentration", "overview_by_mu",
                  "overview_by_stress_regime", "effect_heatmap_kappa_c_by_rho", "dealer_activity_by_run",
-                 "dealer_activity_summary"):
+                 "dealer_activity_summary", "headline", "cell_effects", "cell_effect_distribution",
+                 "variance_decomposition"):
         assert (smoke_ref / "aggregate" / f"{name}.csv").is_file(), name
     text = html.read_text()
     assert "The mean trading effect peaks at" in text and "dealers are empty on a median" in text
+    assert "over all cells (16 cells; no CI with R = 1)" in text and "Which grid parameter matters most" in text
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert str(smoke_ref) not in outputs  # outputs show no absolute paths (they vary between runs)
 

@@ -143,7 +143,8 @@ def test_robustness_file_has_the_issue_variants_on_the_plan024_grid():
         "anchors_off": {"anchor_update": "off"}, "sequential_clearing": {"clearing": "sequential"},
         "shares_original": {"share_basis": "original"}}
     pairs = cfg.pairs()
-    assert len(pairs) == cfg.n_pairs == 9 * 625 == len({p.pair_id for p in pairs})
+    assert cfg.replicates >= 5  # 07's CIs are over replicate seeds (issue 20)
+    assert len(pairs) == cfg.n_pairs == 9 * 625 * cfg.replicates == len({p.pair_id for p in pairs})
     logged = {p.variant for p in pairs if p.params.detailed_logging}
     assert logged == {"baseline", "lender_choice"}  # what notebook 06 reads
     assert ModelParams().H == 10 and all(p.params.H == 10 for p in pairs if p.variant == "baseline")
@@ -212,7 +213,8 @@ def test_notebooks_06_and_07_render_on_a_variant_sweep(variant_sweep):
     assert "<code>rollover_lender</code>=<code>liquidity_aware</code>:" in html06
     html07 = results[1]["html"].read_text()
     for v in ("lender", "h1"):
-        assert re.search(rf"{v}: the headline (survives|weakens|does not survive)", html07), v
+        assert re.search(rf"{v}: the (headline (survives|weakens|does not survive)|sign of the headline holds)",
+                         html07), v
     assert "3 variants, baseline &#x27;baseline&#x27;" in html07 or "3 variants, baseline 'baseline'" in html07
     table = pd.read_csv(variant_sweep / "aggregate" / "robustness_headline.csv")
     assert table["variant"].tolist() == ["baseline", "lender", "h1"] and (table["n_pairs"] == 4).all()

@@ -2,7 +2,7 @@
 
 Modules: :mod:`.io` (read a sweep, write tables), :mod:`.strategies` (§8.6 A), :mod:`.usage`
 (§8.6 B), :mod:`.no_difference` (§8.6 C), :mod:`.horizons` (§8.6 D), :mod:`.initial_conditions`
-(§8.6 E), :mod:`.replicates` (paired effects across seeds), :mod:`.overview` (sweep overview
+(§8.6 E), :mod:`.replicates` (the estimator of every cut: CIs over replicate seeds, §7.6), :mod:`.overview` (sweep overview
 and one-sentence takeaways) and :mod:`.grid_overview` (notebook 01: cuts, heatmap, dealer activity). No plotting here: notebooks plot these tables.
 """
 
@@ -40,7 +40,10 @@ from .overview import (
     takeaway_strategy_mix, takeaway_strategy_shares, takeaway_strategy_vs_passive,
     takeaway_traded_volume, takeaway_usage_by_feature,
 )
-from .replicates import bootstrap_mean_ci, paired_effect_by_slice, replicate_count, wilcoxon_test
+from .replicates import (
+    cell_effects, headline_table, heterogeneity_summary, paired_effect_by_slice, replicate_count,
+    seed_interval, seed_means, takeaway_headline, takeaway_heterogeneity,
+)
 from .strategies import (
     strategy_by_effect_class, strategy_by_stress_and_effect, strategy_by_stress_regime,
     strategy_cut, strategy_effect_correlation, strategy_flags, strategy_outcomes_by_run,
@@ -64,7 +67,8 @@ __all__ = [
     "dealer_inventory_share", "activity_vs_effect", "first_default_days", "bucket_depletion",
     "trader_initial_conditions", "initial_conditions_summary", "cash_debt_bin", "claims_tercile",
     "mismatch_sign",
-    "paired_effect_by_slice", "bootstrap_mean_ci", "wilcoxon_test",
+    "paired_effect_by_slice", "seed_interval", "seed_means", "headline_table", "takeaway_headline",
+    "cell_effects", "heterogeneity_summary", "takeaway_heterogeneity",
     "sweep_overview", "takeaway_overview", "takeaway_strategies", "takeaway_strategy_correlation",
     "takeaway_usage", "takeaway_traded_vs_untraded", "takeaway_no_difference",
     "takeaway_first_defaults", "takeaway_activity", "takeaway_inventory_share",

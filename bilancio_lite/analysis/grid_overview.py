@@ -2,7 +2,7 @@
 heatmap per rho and the dealers' activity, each with its one-sentence takeaway.
 
 Pure functions of comparison.csv (§8.5), one row per pair. With R > 1 replicates every cut also
-gets its bootstrap CI and signed-rank p-value (:mod:`.replicates`, §6.3).
+gets its CI and t-test over replicate seeds (:mod:`.replicates`, §7.6).
 """
 
 from __future__ import annotations
@@ -46,14 +46,15 @@ def takeaway_cuts(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def overview_ci_tables(comparison: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every overview cut with the mean trading effect, its percentile-bootstrap 95% CI and the
-    Wilcoxon signed-rank p-value over the cut's pairs (all replicates, §6.3); keys are
-    ``<cut table>_ci`` (shown by 01_sweep_overview when R > 1)."""
+    """Every overview cut with the mean trading effect (mean over the cut's cells of the cell
+    means), its 95% CI and t-test p-value over the R replicate seeds' means of the cut (§7.6);
+    keys are ``<cut table>_ci`` (shown by 01_sweep_overview when R > 1)."""
     return {f"{name}_ci": paired_effect_by_slice(comparison, by) for by, name in OVERVIEW_CUTS.items()}
 
 
 def takeaway_ci(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> str:
-    """How many slices of the cuts have a CI that excludes zero and p < alpha, and which do not."""
+    """How many slices of the cuts have a CI over seeds that excludes zero and p < alpha, and
+    which do not."""
     n = sig = 0
     weak = []
     for by, name in OVERVIEW_CUTS.items():
@@ -71,7 +72,8 @@ def takeaway_ci(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> str:
     if not n:
         return "No pairs to summarise."
     tail = f"; not significant: {', '.join(weak[:8])}{' …' if len(weak) > 8 else ''}" if weak else ""
-    return (f"{sig} of {n} slices have a 95% CI that excludes zero and a signed-rank p < {alpha:g}{tail}.")
+    return (f"{sig} of {n} slices have a 95% CI over replicate seeds that excludes zero and a t-test "
+            f"p < {alpha:g}{tail}.")
 
 
 def effect_heatmap_table(comparison: pd.DataFrame) -> pd.DataFrame:

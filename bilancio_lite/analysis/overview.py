@@ -194,17 +194,17 @@ def takeaway_initial_conditions(summary: pd.DataFrame) -> str:
 
 
 def takeaway_replicates(table: pd.DataFrame) -> str:
-    """How many slices have a CI excluding zero (§6.3 replicates)."""
+    """How many slices have a CI over replicate seeds excluding zero (§7.6)."""
     if table.empty:
         return "No pairs to summarise."
     ok = table.dropna(subset=["ci_low", "ci_high"])
     if ok.empty:
-        return (f"None of the {len(table)} slices has two or more pairs, so no interval or test "
+        return (f"None of the {len(table)} slices has two or more seeds, so no interval or test "
                 f"is available (R = 1).")
     pos = int((ok["ci_low"] > 0).sum())
     neg = int((ok["ci_high"] < 0).sum())
-    return (f"In {pos} of {len(ok)} slices the bootstrap interval of the paired trading effect lies above "
-            f"zero and in {neg} below zero.")
+    return (f"In {pos} of {len(ok)} slices the 95% CI over replicate seeds of the paired trading "
+            f"effect lies above zero and in {neg} below zero.")
 
 
 # --------------------------------------------------------------------------- takeaways: 02–05

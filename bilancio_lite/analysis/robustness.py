@@ -1,9 +1,11 @@
 """The headline across the variants of a sweep (§6.4 variants; §7.2 trading effect and classes).
 
-The headline of a sweep is its mean trading effect ``δ passive − δ active`` over the grid, with a
-percentile-bootstrap 95% interval over pairs, the improved / unchanged / worsened counts, and the
-mean effect by kappa and by rho. :func:`robustness_table` gives one row per variant;
-:func:`takeaway_variant` says in one sentence whether the baseline's headline survives a variant.
+The headline of a sweep is its mean trading effect ``δ passive − δ active`` over the grid (the mean
+over cells of each cell's mean over seeds) with its 95% CI over replicate seeds (§7.6), the
+improved / unchanged / worsened counts, and the mean effect by kappa and by rho.
+:func:`robustness_table` gives one row per variant, with its difference from the baseline paired by
+(cell, seed) and that difference's CI over seeds; :func:`takeaway_variant` says in one sentence
+whether the baseline's headline survives a variant, by the criterion :data:`SURVIVAL_CRITERION`.
 A sweep without variants has one unnamed variant, shown as ``(no variants)``.
 """
 
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import EFFECT_CLASSES, require
-from .replicates import bootstrap_mean_ci
+from ._common import CELL_KEYS, EFFECT_CLASSES, require
+from .replicates import paired_effect_by_slice
 
 #: The label of the one variant of a sweep without variants.
 NO_VARIANT = "(no variants)"
@@ -38,9 +40,17 @@ VARIANT_NOTES: dict[str, str] = {
 }
 
 ROBUSTNESS_COLUMNS: list[str] = [
-    "variant", "n_pairs", "mean_delta_passive", "mean_delta_active", "mean_trading_effect", "ci_low",
-    "ci_high", "n_improved", "n_unchanged", "n_worsened"]
+    "variant", "n_pairs", "n_seeds", "mean_delta_passive", "mean_delta_active", "mean_trading_effect",
+    "ci_low", "ci_high", "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "diff_p_value",
+    "n_improved", "n_unchanged", "n_worsened"]
 
+#: The criterion of :func:`takeaway_variant`, written out in notebook 07.
+SURVIVAL_CRITERION = (
+    "The headline *survives* a variant when the variant's mean effect has the baseline's sign and its "
+    "95% CI over replicate seeds excludes zero; it *weakens* when the sign holds but the CI includes "
+    "zero; it *does not survive* when the sign changes. Separately, the variant *changes the size* "
+    "of the effect when the CI over seeds of its difference from the baseline (paired by cell and "
+    "seed) excludes zero. With R = 1 there are no CIs, so only the sign is compared.")
 
 def variant_labels(comparison: pd.DataFrame) -> pd.Series:
     """The ``variant`` column with blanks (a sweep without variants) shown as :data:`NO_VARIANT`."""
@@ -58,21 +68,41 @@ def _order(labels: pd.Series, order: Sequence[str] | None) -> list[str]:
     return sorted(present)
 
 
-def robustness_table(comparison: pd.DataFrame, order: Sequence[str] | None = None,
-                     n_boot: int = 2000) -> pd.DataFrame:
-    """One row per variant (in ``order``, the sweep's order; others sorted after): pairs, mean δ
-    passive / active, mean trading effect with its bootstrap 95% CI over pairs, class counts."""
-    require(comparison, ["delta_passive", "delta_active", "trading_effect", "effect_class"], "comparison")
+def variant_differences(comparison: pd.DataFrame, variant: str, baseline: str) -> pd.DataFrame:
+    """The variant's trading effect minus the baseline's, paired by (cell, seed): one row per
+    pair present in both, with the grid axes, ``seed`` and ``trading_effect`` (the difference)."""
     labels = variant_labels(comparison)
+    keys = list(CELL_KEYS) + ["seed"]
+    v = comparison.loc[labels == variant, keys + ["trading_effect"]]
+    b = comparison.loc[labels == baseline, keys + ["trading_effect"]]
+    m = v.merge(b, on=keys, suffixes=("", "_baseline"), validate="one_to_one")
+    m["trading_effect"] = m["trading_effect"] - m["trading_effect_baseline"]
+    return m[keys + ["trading_effect"]]
+
+
+def robustness_table(comparison: pd.DataFrame, order: Sequence[str] | None = None,
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """One row per variant (in ``order``, the sweep's order; others sorted after; the first is
+    the baseline): pairs, seeds, mean δ passive / active, the mean trading effect (mean over cells
+    of the cell means) with its CI over replicate seeds, its difference from the baseline paired by
+    (cell, seed) with that difference's CI and t-test p over seeds (§7.6), and the class counts."""
+    require(comparison, ["delta_passive", "delta_active", "trading_effect", "effect_class", "seed"]
+            + list(CELL_KEYS), "comparison")
+    labels = variant_labels(comparison)
+    variants = _order(labels, order)
     rows = []
-    for v in _order(labels, order):
+    for v in variants:
         sub = comparison[labels == v]
-        lo, hi = bootstrap_mean_ci(sub["trading_effect"].to_numpy(), n_boot=n_boot)
+        h = paired_effect_by_slice(sub, None, confidence=confidence).iloc[0]
+        d = paired_effect_by_slice(variant_differences(comparison, v, variants[0]), None,
+                                   confidence=confidence).iloc[0]
         counts = sub["effect_class"].value_counts()
-        rows.append({"variant": v, "n_pairs": len(sub),
+        rows.append({"variant": v, "n_pairs": len(sub), "n_seeds": int(h["n_seeds"]),
                      "mean_delta_passive": sub["delta_passive"].mean(),
                      "mean_delta_active": sub["delta_active"].mean(),
-                     "mean_trading_effect": sub["trading_effect"].mean(), "ci_low": lo, "ci_high": hi,
+                     "mean_trading_effect": h["mean_effect"], "ci_low": h["ci_low"], "ci_high": h["ci_high"],
+                     "diff_vs_baseline": d["mean_effect"], "diff_ci_low": d["ci_low"],
+                     "diff_ci_high": d["ci_high"], "diff_p_value": d["p_value"],
                      **{f"n_{c}": int(counts.get(c, 0)) for c in EFFECT_CLASSES}})
     return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
 
@@ -92,28 +122,36 @@ def _sign_word(x: float) -> str:
 
 
 def takeaway_variant(table: pd.DataFrame, variant: str, baseline: str) -> str:
-    """Whether the baseline's headline (sign of the mean effect, its CI excluding zero, and the
-    majority class) survives ``variant``, with the size relative to the baseline."""
+    """Whether the baseline's headline survives ``variant`` by :data:`SURVIVAL_CRITERION`, with
+    the variant's effect and its difference from the baseline, each with its CI over seeds."""
     t = table.set_index("variant")
     if variant not in t.index or baseline not in t.index:
         raise KeyError(f"variant {variant!r} or baseline {baseline!r} not in the table")
     r, b = t.loc[variant], t.loc[baseline]
     note = VARIANT_NOTES.get(variant, "")
     what = f"{variant} — {note} —" if note else f"{variant}:"
-    classes = f"{int(r['n_improved'])}/{int(r['n_unchanged'])}/{int(r['n_worsened'])} improved/unchanged/worsened"
+    classes = f"{int(r['n_improved'])}/{int(r['n_unchanged'])}/{int(r['n_worsened'])} improved/unchanged/worsened pairs"
     eff, lo, hi = float(r["mean_trading_effect"]), float(r["ci_low"]), float(r["ci_high"])
-    ci = f"95% CI [{lo:+.4f}, {hi:+.4f}]" if np.isfinite(lo) else "no CI (fewer than 2 pairs)"
+    n = int(r["n_seeds"])
+    ci = f"95% CI over {n} seeds [{lo:+.4f}, {hi:+.4f}]" if np.isfinite(lo) else "no CI with R = 1"
     if variant == baseline:
         return (f"Baseline {what} mean trading effect {eff:+.4f} ({ci}), {classes}; trading means "
                 f"{_sign_word(eff)} defaults on average.")
     beff = float(b["mean_trading_effect"])
     same_sign = np.sign(round(eff, 9)) == np.sign(round(beff, 9))
     excludes_zero = np.isfinite(lo) and (lo > 0 or hi < 0)
-    if same_sign and excludes_zero:
-        verdict = "the headline survives"
-    elif same_sign:
-        verdict = "the headline weakens to an effect whose CI includes zero"
-    else:
+    if not same_sign:
         verdict = "the headline does not survive (the sign changes)"
-    ratio = f", {eff / beff:.2f} times the baseline's {beff:+.4f}" if beff != 0 else ""
-    return f"{what} {verdict}: mean effect {eff:+.4f} ({ci}{ratio}), {classes}."
+    elif not np.isfinite(lo):
+        verdict = "the sign of the headline holds (no CI with R = 1, so survival is not judged)"
+    elif excludes_zero:
+        verdict = "the headline survives"
+    else:
+        verdict = "the headline weakens to an effect whose CI includes zero"
+    diff, dlo, dhi = (float(r[c]) for c in ("diff_vs_baseline", "diff_ci_low", "diff_ci_high"))
+    if np.isfinite(dlo):
+        size = ("changes the size" if dlo > 0 or dhi < 0 else "does not change the size detectably")
+        dtext = f"difference from the baseline {diff:+.4f} (95% CI over seeds [{dlo:+.4f}, {dhi:+.4f}]: {size})"
+    else:
+        dtext = f"difference from the baseline {diff:+.4f} (no CI with R = 1)"
+    return f"{what} {verdict}: mean effect {eff:+.4f} ({ci}), {dtext}, {classes}."
