@@ -143,3 +143,17 @@ def test_report_answers_use_the_tables_a_report_wrote(tmp_path):
     assert site.report_answer(tmp_path, "05_dealer_capacity_and_horizons.ipynb") == ""  # its table is missing
     assert site.report_answer(tmp_path, "09_explore.ipynb") == ""  # no answer function
     assert Path(site.INDEX_NAME).suffix == ".html"
+
+
+def test_headline_also_gives_the_tradable_cells_with_their_seed_ci():
+    """mu = 0 cells (effect zero by construction) dilute the grid mean; the mu > 0 cut leaves them out."""
+    rng = np.random.default_rng(2)
+    comp = comparison({s: list(0.1 + 0.01 * rng.standard_normal(4)) for s in range(10)})
+    comp.loc[comp["kappa"] > 1.0, "mu"] = 0.5           # 2 of the 4 cells are tradable
+    comp.loc[comp["mu"] == 0.0, "trading_effect"] = 0.0  # ... and the others have no effect
+    head = sweep_headline(comp)
+    tradable = comp.loc[comp["mu"] > 0, "trading_effect"].mean()
+    assert head.tradable_effect == pytest.approx(tradable)
+    assert head.mean_effect == pytest.approx(comp["trading_effect"].mean())
+    assert head.tradable_ci_low < tradable < head.tradable_ci_high
+    assert "mu > 0" in head.sentence() and "replicate seed" in head.sentence()
