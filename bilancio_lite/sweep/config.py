@@ -46,13 +46,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import SweepConfigError
 from ..params import ModelParams, describe_errors
+from ..resources import outputs_dir, params_dir, shipped_sweep_file, shipped_sweeps
 from ..schema import GRID_AXES
 
-#: The repository root; the smoke sweep (params/smoke.yaml) is the default of the shard notebook
-#: and the analysis notebooks, written to outputs/smoke.
+#: The repository root; the smoke sweep (params/smoke.yaml, or its shipped copy) is the default of
+#: the shard notebook and the analysis notebooks, written to outputs/smoke (bilancio_lite.resources).
 REPO = Path(__file__).resolve().parents[2]
-SMOKE_FILE = REPO / "params" / "smoke.yaml"
-SMOKE_OUT = REPO / "outputs" / "smoke"
+SMOKE_FILE = params_dir() / "smoke.yaml"
+SMOKE_OUT = outputs_dir() / "smoke"
 
 #: ModelParams fields the sweep sets itself: they may appear neither in `model` nor in `grid`.
 RESERVED = {
@@ -246,7 +247,11 @@ def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
     """Read and validate a sweep YAML file (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
-        raise SweepConfigError([f"sweep file not found: {path}"])
+        shipped = shipped_sweep_file(path)  # `bilancio-lite sweep plan024`: a shipped file by name
+        if shipped is None:
+            raise SweepConfigError([f"sweep file not found: {path} (nor is it the name of a shipped "
+                                    f"sweep file: {', '.join(shipped_sweeps())})"])
+        path = shipped
     try:
         text = path.read_text()
         duplicates = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
