@@ -188,7 +188,7 @@ def _say_none(ax: Any, text: str) -> None:
 def figure_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (what the notebook displays)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # fast zlib: the PNG is shown once
     return buf.getvalue()
 
 
