@@ -105,3 +105,85 @@ def test_controls_text_names_every_control_with_its_value():
     text = ex.controls_text()
     assert "κ = 0.5" in text and "N = 20" in text and "rollover_lender = forced" in text
     assert all(r in text for r in explore.RULES)
+
+
+# --- in a live kernel, as JupyterLab drives it -------------------------------------------------------
+def _notebook_code(**params) -> str:
+    """Notebook 09's code cells, with the parameter cell's values replaced as papermill would."""
+    import nbformat
+
+    from bilancio_lite.resources import notebooks_dir
+
+    nb = nbformat.read(notebooks_dir() / "09_explore.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in nb.cells[2].metadata.get("tags", [])
+    return "\n".join([cells[0], *(f"{k} = {v!r}" for k, v in params.items()), *cells[1:]])
+
+
+@pytest.mark.integration
+def test_a_control_moved_in_a_live_kernel_redraws_the_figure_in_place():
+    """Run notebook 09 in a kernel, then do what JupyterLab does when a slider moves (a comm
+    message setting the widget's value): the kernel answers with update_display_data messages
+    replacing the figure and the summary shown by the notebook."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        def run(code: str) -> list[dict]:
+            msg_id = kc.execute(code)
+            out = []
+            while True:
+                msg = kc.get_iopub_msg(timeout=120)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                out.append(msg)
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return out
+
+        shown = run(_notebook_code(n_traders=20, other={"Q_total": 2000.0}))
+        errors = [m["content"] for m in shown if m["msg_type"] == "error"]
+        assert not errors, errors
+        displays = [m["content"] for m in shown if m["msg_type"] == "display_data"]
+        assert "application/vnd.jupyter.widget-view+json" in displays[0]["data"]
+        figure_id = displays[1]["transient"]["display_id"]
+        assert "image/png" in displays[1]["data"] and "k1_c1_mu0.5" in displays[2]["data"]["text/markdown"]
+        (stream,) = [m["content"]["text"] for m in run("print(explorer.widgets['kappa'].model_id)")
+                     if m["msg_type"] == "stream"]
+        comm_id = stream.strip()
+        t0 = time.perf_counter()
+        kc.session.send(kc.shell_channel.socket, kc.session.msg(
+            "comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": {"value": 0.5},
+                                                      "buffer_paths": []}}))
+        updates: dict[str, dict] = {}
+        while len(updates) < 2:
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["msg_type"] == "update_display_data":
+                updates[msg["content"]["transient"]["display_id"]] = msg["content"]["data"]
+        seconds = time.perf_counter() - t0
+        assert "image/png" in updates[figure_id]
+        (text,) = [d["text/markdown"] for k, d in updates.items() if k != figure_id]
+        assert "k0.5_c1_mu0.5" in text and "N = 20" in text
+        print(f"live redraw after a control moved: {seconds:.2f} s")
+        (stream,) = [m["content"]["text"] for m in run("print(explorer.params.kappa)") if m["msg_type"] == "stream"]
+        assert stream.strip() == "0.5"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+@pytest.mark.integration
+def test_notebook_09_renders_statically_through_papermill(tmp_path):
+    """Executed by papermill (as `report` and `pair --report` execute notebooks) and rendered to
+    HTML, 09 shows the figure for its parameters and a line naming the controls."""
+    from bilancio_lite.nbexec import execute_notebook
+    from bilancio_lite.report import render_html
+    from bilancio_lite.resources import notebooks_dir
+
+    out = tmp_path / "09.ipynb"
+    execute_notebook(notebooks_dir() / "09_explore.ipynb", out, {"kappa": 0.5, "n_traders": 20,
+                                                                  "other": {"Q_total": 2000.0}})
+    html = render_html(out, tmp_path / "09.html").read_text()
+    assert "Controls (live in JupyterLab" in html and "κ = 0.5" in html and "N = 20" in html
+    assert "k0.5_c1_mu0.5_rho0.75_s42" in html and html.count("src=\"data:image/png;base64") == 1

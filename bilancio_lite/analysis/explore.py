@@ -204,7 +204,7 @@ class Explorer:
     """Controls for the main parameters and rule options of one pair, and the panels they redraw.
 
     :meth:`show` displays the controls (a live kernel with ipywidgets), the figure and the
-    summary; :meth:`update` changes parameters, re-simulates and redraws in place (what a control
+    summary with the controls' values in words; :meth:`update` changes parameters, re-simulates and redraws in place (what a control
     does); ``last_seconds`` is the time of the last redraw, simulation included.
     """
 
@@ -215,6 +215,7 @@ class Explorer:
         self.error = ""
         self.last_seconds = 0.0
         self._handles: tuple[Any, ...] = ()
+        self.widgets: dict[str, Any] = {}  # field -> its control, once controls() has built them
 
     def update(self, **changes: Any) -> float:
         """Apply ``changes`` (ModelParams fields), re-simulate, redraw the displayed outputs; the
@@ -234,7 +235,8 @@ class Explorer:
     def _outputs(self) -> tuple[Any, Any]:
         from IPython.display import Image, Markdown
 
-        text = self.text + (f"\n\n**Not applied:** {self.error}" if self.error else "")
+        text = (self.text + (f"\n\n**Not applied:** {self.error}" if self.error else "")
+                + "\n\n" + self.controls_text())
         return Image(data=self.png, format="png"), Markdown(text)
 
     def _redraw(self) -> None:
@@ -265,6 +267,7 @@ class Explorer:
                  for r in RULES]
         timing = w.Label(value="")
         self._timing = timing
+        self.widgets = dict(zip([*SLIDERS, *RULES], [*boxes, *rules]))
         return w.VBox([w.HBox([w.VBox(boxes[:3]), w.VBox(boxes[3:])]),
                        w.HBox([w.VBox(rules[:5]), w.VBox(rules[5:])]), timing])
 
@@ -276,7 +279,7 @@ class Explorer:
         return ctl
 
     def controls_text(self) -> str:
-        """What the controls output says where widgets cannot run (static HTML, nbval)."""
+        """The controls' values in words (under the summary, so that the static HTML names them too)."""
         return ("Controls (live in JupyterLab: `bilancio-lite lab`): "
                 + ", ".join(f"{LABELS[n]} = {getattr(self.params, n)}" for n in SLIDERS)
                 + "; rules: " + ", ".join(f"{r} = {getattr(self.params, r)}" for r in RULES) + ".")
@@ -287,13 +290,12 @@ class Explorer:
 
         try:
             box = self.controls()
-        except ImportError:  # no ipywidgets: the static figure only
-            display({"text/plain": self.controls_text().replace("Controls", "Controls need ipywidgets;", 1)},
-                    raw=True)
-        else:
+        except ImportError:  # no ipywidgets: the figure for the parameters only
+            display({"text/plain": "(the controls need ipywidgets: pip install ipywidgets)"}, raw=True)
+        else:  # where widgets cannot render (no kernel), a line instead of the widgets' repr
             bundle = box._repr_mimebundle_()
             data = bundle[0] if isinstance(bundle, tuple) else bundle
-            display({**data, "text/plain": self.controls_text()}, raw=True)
+            display({**data, "text/plain": "(controls: live in a running kernel, e.g. JupyterLab)"}, raw=True)
         self._handles = tuple(display(obj, display_id=True) for obj in self._outputs())
 
 
