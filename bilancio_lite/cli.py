@@ -1,4 +1,4 @@
-"""Command line: `bilancio-lite pair | sweep | report | export` (spec §6, §6.4, §8).
+"""Command line: `bilancio-lite pair | sweep | report | export | lab` and `--version` (spec §6, §6.4, §8).
 
 Every model parameter is an option of `pair`, generated from :class:`ModelParams` so that the help
 text, defaults and validation never drift apart. This module is the only one that knows about

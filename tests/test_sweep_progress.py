@@ -96,3 +96,19 @@ def test_a_resumed_sweep_clears_counters_a_killed_run_left_before_any_shard_star
     res = run_parquet(out)
     assert res.exit_code == 0 and started == [False]
     assert not list((out / "status").glob(".shard_*.progress"))
+
+
+def test_the_rate_counts_from_the_first_finished_pair(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    p = progress.Progress(100, 0, "plain", stdout=out, interval=1e9)
+    clock[0] = 160.0  # a minute of starting workers: nothing done
+    p.update(0)
+    assert p.rate() is None
+    p.update(10)  # the first pairs
+    clock[0] = 170.0
+    p.update(30)  # 20 more pairs in 10 s: 2 pairs/s, 70 left: 35 s
+    assert p.rate() == 2.0
+    p._line()
+    assert out.getvalue() == "progress: 30 of 100 pairs (30.0%), 2.0 pairs/s, ETA 35 s\n"

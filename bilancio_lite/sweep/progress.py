@@ -11,7 +11,8 @@ kernels, a Dask cluster sharing the output folder).
 
 :class:`Progress` shows the count: a tqdm bar on a terminal, or, when stdout is not a terminal
 (a pipe, a log file, a batch job), a plain line every :data:`PLAIN_INTERVAL` seconds and one at the
-end: ``progress: 312 of 625 pairs (49.9%), 20.8 pairs/s, ETA 15 s``.
+end: ``progress: 312 of 625 pairs (49.9%), 20.8 pairs/s, ETA 15 s``. The rate counts from the
+first finished pair, so the time workers take to start does not stretch the ETA.
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def plain_line(done: int, total: int, elapsed: float, failed: int = 0) -> str:
-    """One plain progress line: pairs done, rate, ETA (unknown before the first pair)."""
+def plain_line(done: int, total: int, elapsed: float, failed: int = 0, rate: float | None = None) -> str:
+    """One plain progress line: pairs done, rate (default: done / elapsed), ETA at that rate
+    (unknown before the first pair)."""
     pct = 100.0 * done / total if total else 100.0
-    rate = done / elapsed if elapsed > 0 else 0.0
+    if rate is None:
+        rate = done / elapsed if elapsed > 0 else 0.0
     eta = _duration((total - done) / rate) if rate > 0 else "unknown"
     tail = f", {failed} failed" if failed else ""
     return (f"progress: {done} of {total} pairs ({pct:.1f}%), {rate:.1f} pairs/s, "
@@ -116,6 +119,7 @@ class Progress:
         self.total, self.initial, self.done, self.failed = total, initial, initial, 0
         self.interval = interval
         self.t0 = self.last = time.monotonic()
+        self.first: tuple[float, int] | None = None  # (time, count) when the first pairs were done
         self.bar = None
         if mode is True:
             from tqdm import tqdm
@@ -126,6 +130,8 @@ class Progress:
     def update(self, done: int, failed: int = 0) -> None:
         """Pairs done so far (never goes back), of which ``failed`` failed."""
         done = max(done, self.done)
+        if self.first is None and done > self.initial:  # the first pair(s): workers are warm now
+            self.first = (time.monotonic(), done)
         if self.bar is not None:
             self.bar.update(done - self.done)
             if failed and failed != self.failed:
@@ -134,10 +140,19 @@ class Progress:
         if self.mode == "plain" and time.monotonic() - self.last >= self.interval:
             self._line()
 
+    def rate(self) -> float | None:
+        """Pairs per second since the first pair finished (so that starting the workers and
+        their kernels does not stretch the ETA), or None before a second reading."""
+        if self.first is None:
+            return None
+        t1, n1 = self.first
+        now = time.monotonic()
+        return (self.done - n1) / (now - t1) if self.done > n1 and now > t1 else None
+
     def _line(self) -> None:
         self.last = time.monotonic()
         line = plain_line(self.done - self.initial, self.total - self.initial, self.last - self.t0,
-                          self.failed)
+                          self.failed, self.rate())
         if self.initial:
             line += f" (+{self.initial} complete before)"
         print(line, file=self.out, flush=True)
