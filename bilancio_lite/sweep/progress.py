@@ -120,6 +120,7 @@ class Progress:
         self.interval = interval
         self.t0 = self.last = time.monotonic()
         self.first: tuple[float, int] | None = None  # (time, count) when the first pairs were done
+        self.printed = -1  # the count of the last plain line
         self.bar = None
         if mode is True:
             from tqdm import tqdm
@@ -150,7 +151,7 @@ class Progress:
         return (self.done - n1) / (now - t1) if self.done > n1 and now > t1 else None
 
     def _line(self) -> None:
-        self.last = time.monotonic()
+        self.last, self.printed = time.monotonic(), self.done
         line = plain_line(self.done - self.initial, self.total - self.initial, self.last - self.t0,
                           self.failed, self.rate())
         if self.initial:
@@ -160,8 +161,8 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        elif self.mode == "plain" and self.done > self.initial:
-            self._line()
+        elif self.mode == "plain" and self.done > self.initial and self.done != self.printed:
+            self._line()  # the final count, unless the last line said it
 
     def __enter__(self) -> "Progress":
         return self
