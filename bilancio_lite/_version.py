@@ -1,4 +1,4 @@
 """The package's version (one place: re-exported as ``bilancio_lite.__version__``, recorded in
 every sweep's manifest.json)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

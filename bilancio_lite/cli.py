@@ -1,4 +1,4 @@
-"""Command line: `bilancio-lite pair | sweep | report | export` (spec §6, §6.4, §8).
+"""Command line: `bilancio-lite pair | sweep | report | export | lab` and `--version` (spec §6, §6.4, §8).
 
 Every model parameter is an option of `pair`, generated from :class:`ModelParams` so that the help
 text, defaults and validation never drift apart. This module is the only one that knows about
@@ -17,6 +17,7 @@ an exit status, without a traceback:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import types
@@ -275,6 +276,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import NOTEBOOKS, analysis_notebooks, run_report
 
     nbs = analysis_notebooks()
+    if not nbs:  # e.g. an installation without its notebooks: a report of nothing is a failure
+        print(f"error: report: no analysis notebook (NN_*.ipynb, NN >= 01) in {NOTEBOOKS}", file=sys.stderr)
+        return EXIT_FAILED
     if args.only:
         wanted = set(args.only)
         nbs = [n for n in nbs if n.name in wanted or n.stem in wanted or n.name[:2] in wanted]
@@ -361,19 +365,65 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- lab ---------------------------------------------------------------------------------------
+def configure_lab(p: argparse.ArgumentParser) -> None:
+    """open JupyterLab on the notebooks (09_explore.ipynb: live exploration of one pair)"""
+    p.description = ("Start JupyterLab on the notebooks folder (open 09_explore.ipynb to explore one pair "
+                     "live), listening on 127.0.0.1 only, with a token (printed in the URL). As root it "
+                     "adds --allow-root. Stop it with Ctrl-C. Exit status 2 when JupyterLab is not installed.")
+    p.add_argument("--dir", metavar="DIR", help="folder to open [default: the notebooks folder]")
+    p.add_argument("--port", type=int, metavar="PORT", help="port [default: JupyterLab's, 8888 or the next free one]")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser (print the URL only)")
+
+
+def lab_command(args: argparse.Namespace) -> list[str]:
+    """The JupyterLab command line for `bilancio-lite lab` (127.0.0.1, token on; --allow-root as root)."""
+    from .resources import notebooks_dir
+
+    folder = Path(args.dir).resolve() if args.dir else notebooks_dir()
+    if not folder.is_dir():
+        raise InputError(f"--dir: {folder} is not a folder")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise InputError(f"--port must be in 1..65535, got {args.port}")
+    cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={folder}"]
+    if args.port is not None:
+        cmd.append(f"--ServerApp.port={args.port}")
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    import importlib.util
+    import subprocess
+
+    cmd = lab_command(args)
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise InputError("lab needs JupyterLab: pip install jupyterlab (it is part of the [dev] extra)")
+    print(f"bilancio-lite lab: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+    if os.name == "posix":  # become JupyterLab: Ctrl-C and its shutdown prompt behave as usual
+        os.execv(cmd[0], cmd)
+    return subprocess.call(cmd)  # pragma: no cover (Windows)
+
+
 # --- parser ------------------------------------------------------------------------------------
 #: subcommands after `pair`: name -> (configure its parser, handler); the first docstring line of
 #: the configure function is the subcommand's help
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "sweep": (configure_sweep, cmd_sweep), "report": (configure_report, cmd_report),
-    "export": (configure_export, cmd_export)}
+    "export": (configure_export, cmd_export), "lab": (configure_lab, cmd_lab)}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bilancio-lite",
         description="Kalecki debt ring with Treynor dealers (Plan 024): paired passive/active runs.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report,export}")
+    from ._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"bilancio-lite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{pair,sweep,report,export,lab}")
     from .params import size_limits_text
 
     pair = sub.add_parser("pair", help="run one passive/active pair and print a summary",

@@ -25,13 +25,15 @@ from typing import Any, Callable
 
 from . import atomic
 from .errors import InputError
+from .resources import notebooks_dir
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
+NOTEBOOKS = notebooks_dir()
 _ANALYSIS_NB = re.compile(r"^(\d\d)_[^/]*\.ipynb$")
 
-#: Notebooks that simulate one pair (parameters: model fields), not rendered on a sweep.
-PAIR_NOTEBOOKS: frozenset[str] = frozenset({"08_one_pair.ipynb"})
+#: Notebooks that simulate one pair (parameters: model fields), not rendered on a sweep (09: the
+#: live explorer, opened with `bilancio-lite lab`).
+PAIR_NOTEBOOKS: frozenset[str] = frozenset({"08_one_pair.ipynb", "09_explore.ipynb"})
 #: <script src=…> and <link href=…> pointing to another host (nbconvert's templates load
 #: require.js, MathJax and fonts from CDNs): removed so a report opens offline.
 _REMOTE_TAG = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>"

@@ -14,6 +14,15 @@ import pytest
 from factories.sweeps import run_smoke
 
 
+def pytest_addoption(parser, pluginmanager):
+    """With nbval switched off (``-p no:nbval``), accept the nbval options of pyproject's addopts
+    (otherwise pytest stops with "unrecognized arguments: --nbval")."""
+    if not pluginmanager.has_plugin("nbval"):
+        group = parser.getgroup("nbval (switched off)")
+        group.addoption("--nbval", action="store_true", help="ignored: nbval is switched off")
+        group.addoption("--nbval-sanitize-with", help="ignored: nbval is switched off")
+
+
 def pytest_configure(config):
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
         return

@@ -31,7 +31,7 @@ def main(selected: list[str]) -> None:
         if selected and path.name[:2] not in selected:
             continue
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, kernel_name="python3", timeout=600, record_timing=False,
+        NotebookClient(nb, kernel_name="python3", timeout=600, record_timing=False, store_widget_state=False,
                        kernel_manager_class=IPCKernelManager,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         nbformat.write(nb, path)

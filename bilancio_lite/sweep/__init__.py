@@ -40,6 +40,7 @@ The package, along its jobs::
     executors.py  where shards run: a process pool, this process, or a Dask cluster
     outdir.py     the output folder: checks before writing, preparing, stale temporary files
     registry.py   status files, resume (complete pairs), registry.csv, manifest.json
+    progress.py   per-pair progress: the shards' counters, a bar or plain lines with rate and ETA
     runner.py     run_sweep (the locked run) and ensure_sweep
 
 Errors are the domain errors of :mod:`bilancio_lite.errors`; files are written by

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import SweepConfigError
 from ..params import ModelParams, describe_errors
+from ..resources import outputs_dir, params_dir, shipped_sweep_file, shipped_sweeps
 from ..schema import GRID_AXES
 
 #: Most pairs `bilancio-lite sweep` runs without ``--yes`` (Plan 024 with R = 20 has 12,500).
@@ -53,11 +54,11 @@ MAX_PAIRS = 50_000
 #: Most YAML values a sweep file may expand to through anchors and aliases (an alias bomb is refused).
 MAX_YAML_NODES = 100_000
 
-#: The repository root; the smoke sweep (params/smoke.yaml) is the default of the shard notebook
-#: and the analysis notebooks, written to outputs/smoke.
+#: The repository root; the smoke sweep (params/smoke.yaml, or its shipped copy) is the default of
+#: the shard notebook and the analysis notebooks, written to outputs/smoke (bilancio_lite.resources).
 REPO = Path(__file__).resolve().parents[2]
-SMOKE_FILE = REPO / "params" / "smoke.yaml"
-SMOKE_OUT = REPO / "outputs" / "smoke"
+SMOKE_FILE = params_dir() / "smoke.yaml"
+SMOKE_OUT = outputs_dir() / "smoke"
 
 #: ModelParams fields the sweep sets itself: they may appear neither in `model` nor in `grid`.
 RESERVED = {
@@ -258,7 +259,11 @@ def load_sweep_config(path: str | os.PathLike, **overrides: Any) -> SweepConfig:
     """Read and validate a sweep YAML file (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
-        raise SweepConfigError([f"sweep file not found: {path}"])
+        shipped = shipped_sweep_file(path)  # `bilancio-lite sweep plan024`: a shipped file by name
+        if shipped is None:
+            raise SweepConfigError([f"sweep file not found: {path} (nor is it the name of a shipped "
+                                    f"sweep file: {', '.join(shipped_sweeps())})"])
+        path = shipped
     try:
         text = path.read_text()
         root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -152,13 +152,19 @@ def _close_quietly(client: Any) -> None:
             lg.setLevel(level)
 
 
+#: The one line `--scheduler` prints when Dask is not installed.
+DASK_MISSING = ("--scheduler needs Dask, the optional extra 'dask' of bilancio-lite: pip install "
+                "'bilancio-lite[dask]' (in a checkout: .venv/bin/python -m pip install -c constraints.txt "
+                "-e '.[dask]')")
+
+
 def connect_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> Any:
     """Connect to a Dask scheduler and wait for one worker, each within ``timeout`` seconds;
     otherwise :class:`DaskUnavailableError` with a one-line reason (nothing has been written)."""
     try:
         from distributed import Client
-    except ImportError:  # pragma: no cover
-        raise DaskUnavailableError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    except ImportError:  # dask is an optional extra (pyproject: [dask], included in [dev])
+        raise DaskUnavailableError(DASK_MISSING) from None
     check_dask_timeout(timeout)
     try:
         client = _client_within(Client, address, timeout)

@@ -27,6 +27,7 @@ import pandas as pd
 from .. import store
 from .._version import __version__
 from ..procs import SweepLock, describe_holder
+from ..resources import is_checkout
 from .config import REPO, PairSpec, SweepConfig
 from .outdir import MANIFEST_FORMAT, MANIFEST_PACKAGE
 
@@ -141,7 +142,10 @@ def installed_versions() -> dict[str, str]:
 
 
 def git_info() -> dict[str, Any] | None:
-    """The repository's HEAD commit and whether the work tree is dirty (None outside git)."""
+    """The repository's HEAD commit and whether the work tree is dirty (None outside git, and for
+    an installed wheel: the folder it sits in may belong to another repository)."""
+    if not is_checkout():
+        return None
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
                               text=True, timeout=5, check=True).stdout.strip()

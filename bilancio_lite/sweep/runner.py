@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,8 +29,10 @@ from .. import atomic, store
 from ..errors import DaskUnavailableError, InputError, SweepInterrupted, one_line
 from ..logs import collect_comparison
 from ..procs import SweepLock, busy_error, lock_state
-from .config import REPO, SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
+from .config import SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
 from .executors import DASK_TIMEOUT, DaskWatch, check_dask_timeout, connect_scheduler, default_workers, make_executor
+from ..resources import outputs_dir
+from .progress import Progress, clear_counters, pairs_done
 from .outdir import SWEEP_MARKERS, check_out_dir, check_out_path, clean_stale_temp, precheck_out_dir, prepare_out_dir
 from .registry import build_manifest, build_registry, complete_pairs, now, previous_run, status_path
 from .shard import ENGINES, TASKS
@@ -190,6 +191,7 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete{verified}, skipping them")
     _note_large_pairs(pairs, say)
 
+    clear_counters(out)  # progress counters a killed run left behind
     sweep_file = str(out / "sweep.yaml")
     task = TASKS[engine]
     errors: dict[int, str] = {}
@@ -209,7 +211,8 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
                 watch = DaskWatch(dask_client, dask_timeout) if dask_client is not None else None
                 try:
                     _wait_with_progress(futures, out, ids, len(pairs), progress, statuses, errors, fmt, shard_size,
-                                        since=time.time() - (time.perf_counter() - t0), watch=watch)
+                                        since=time.time() - (time.perf_counter() - t0), watch=watch,
+                                        n_before=len(done_before))
                 except DaskUnavailableError as e:
                     fatal = str(e)
                     outcome = "error"
@@ -304,19 +307,21 @@ def _note_large_pairs(pairs: list[PairSpec], say: Callable[[str], None]) -> None
 def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str], total: int,
                         progress: bool | None, statuses: dict[int, dict[str, Any]],
                         errors: dict[int, str], fmt: str, shard_size: int, since: float,
-                        watch: Callable[[], None] | None = None) -> None:
-    from tqdm import tqdm
-
+                        watch: Callable[[], None] | None = None, n_before: int | None = None) -> None:
+    """Wait for the shard tasks, collecting their statuses and errors, and show progress per pair
+    (:mod:`bilancio_lite.sweep.progress`: a bar on a terminal, plain lines when stdout is not one)."""
+    if n_before is None:
+        n_before = len(complete_pairs(out, ids, fmt, shard_size))
     n_failed = 0
     cancelled = 0
-    with tqdm(total=total, unit="pair", desc="pairs", disable=None if progress is None else not progress,
-              file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
-        bar.update(len(complete_pairs(out, ids, fmt, shard_size)))
+    running = set(futures.values())
+    with Progress(total, n_before, progress) as bar:
         waiting = set(futures)
         while waiting:
             finished, waiting = cf.wait(waiting, timeout=0.5, return_when=cf.FIRST_COMPLETED)
             for fut in finished:
                 i = futures[fut]
+                running.discard(i)
                 try:
                     statuses[i] = json.loads(Path(fut.result()).read_text())
                     n_failed += sum(r["status"] == "failed" for r in statuses[i]["pairs"])
@@ -330,12 +335,10 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
                     with contextlib.suppress(OSError, ValueError):
                         if sp.stat().st_mtime >= since:
                             statuses[i] = json.loads(sp.read_text())
-            done = len(complete_pairs(out, ids, fmt, shard_size)) + n_failed
-            bar.update(max(0, done - bar.n))
-            if n_failed:
-                bar.set_postfix(failed=n_failed, refresh=False)
+            bar.update(pairs_done(out, n_before, running, statuses, errors), n_failed)
             if waiting and watch is not None:
                 watch()
+    clear_counters(out)
     if cancelled and watch is not None:
         raise DaskUnavailableError(
             f"the Dask scheduler went away mid-sweep ({cancelled} shard(s) cancelled): unfinished shards "
@@ -346,7 +349,7 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
     """The sweep folder of ``sweep_file``, built inline in this process if any pair is missing
     (the analysis notebooks' default: the smoke sweep under ``<repo>/outputs/smoke``)."""
     config = load_sweep_config(sweep_file)
-    out = Path(out_dir).resolve() if out_dir else REPO / "outputs" / config.name
+    out = Path(out_dir).resolve() if out_dir else outputs_dir() / config.name
     ids = {p.pair_id for p in config.pairs()}
     if ((out / "aggregate" / "comparison.csv").exists()
             and complete_pairs(out, ids, config.output.format, config.output.shard_size) == ids):

@@ -26,11 +26,13 @@ from ..engine import simulate_pair
 from ..errors import SweepGoneError, one_line
 from ..logs import collect_comparison, pair_row_path, write_pair
 from ..procs import LOCK_NAME, guard_env, guard_ok
-from .config import REPO, SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
+from .config import SMOKE_FILE, PairSpec, SweepConfig, load_sweep_config
+from ..resources import notebooks_dir, outputs_dir
 from .outdir import check_out_dir
+from .progress import counter_path, report_pairs_done
 from .registry import executed_path, now, status_path
 
-NOTEBOOKS = REPO / "notebooks"
+NOTEBOOKS = notebooks_dir()
 SHARD_NOTEBOOK = NOTEBOOKS / "00_run_shard.ipynb"
 ENGINES = ("papermill", "inline")
 
@@ -70,7 +72,7 @@ def shard_job(sweep_file: str = "", shard_index: int = 0, out_dir: str = "", sha
     """
     sp = ShardParams(sweep_file=sweep_file, shard_index=shard_index, out_dir=out_dir, shard_size=shard_size)
     config = load_sweep_config(sp.sweep_file or SMOKE_FILE)
-    out = Path(sp.out_dir).resolve() if sp.out_dir else REPO / "outputs" / config.name
+    out = Path(sp.out_dir).resolve() if sp.out_dir else outputs_dir() / config.name
     shards = config.shards(sp.shard_size)
     if sp.shard_index >= len(shards):
         raise ValueError(f"shard_index {sp.shard_index} is out of range: sweep {config.name!r} has "
@@ -95,6 +97,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size)
         if done is not None and {r["pair_id"] for r in done["pairs"]} == {p.pair_id for p in job.pairs}:
             return {**done, "pairs": [{**r, "status": "skipped", "wall_time": None} for r in done["pairs"]]}
+    ran = 0  # pairs run (ok or failed) so far
     for spec in job.pairs:
         _check_guard(job)
         rec: dict[str, Any] = {"pair_id": spec.pair_id, "index": spec.index}
@@ -112,6 +115,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         except Exception as e:  # one bad pair never aborts the shard (conventions: Outputs)
             records.append({**rec, "status": "failed", "wall_time": time.perf_counter() - t0,
                             "error": one_line(e), "traceback": traceback.format_exc()})
+        ran += 1
+        report_pairs_done(job.out_dir, job.shard_index, ran)  # per-pair progress for the sweep
     status = {"shard_index": job.shard_index, "shard_size": job.shard_size,
               "config_hash": job.config.config_hash(), "started": started, "finished": now(),
               "pairs": records}
@@ -121,6 +126,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         status["parts"] = writer.write()
         _check_guard(job)
     atomic.write_text(job.status_path, json.dumps(status, indent=1))
+    counter_path(job.out_dir, job.shard_index).unlink(missing_ok=True)  # the status file counts now
     return status
 
 
