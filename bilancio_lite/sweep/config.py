@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import SweepConfigError
 from ..params import ModelParams, describe_errors
@@ -69,6 +69,11 @@ MODEL_FIELDS = tuple(ModelParams.model_fields)
 
 
 # --- the file's structure ----------------------------------------------------------------------
+#: output.attribution when the sweep file does not say (§12): measured on plan024 by
+#: benchmarks/bench_attribution.py (changed if it adds at most 40% to the sweep's time, else harmed)
+DEFAULT_ATTRIBUTION = "harmed"
+
+
 class OutputOptions(BaseModel):
     """How a sweep writes its output (conventions: Outputs)."""
 
@@ -82,6 +87,26 @@ class OutputOptions(BaseModel):
     format: Literal["parquet", "csv"] = Field(
         "parquet", description="parquet: tables/<table>/ Parquet parts, one per shard (issue 10); "
                                "csv: per-run CSV folders {passive,active}/runs/<run_id>/*.csv")
+    attribution: Literal["off", "harmed", "changed"] = Field(
+        DEFAULT_ATTRIBUTION,
+        description="counterfactual attribution per changed trader (§12): the store table attribution and "
+                    "revert counts in comparison.csv; harmed: harmed traders only; changed: harmed, rescued "
+                    f"and moved traders; off: none (the default with format csv, {DEFAULT_ATTRIBUTION} otherwise)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_attribution(cls, data: Any) -> Any:
+        """Unset (or null) attribution: off under format csv, DEFAULT_ATTRIBUTION otherwise."""
+        if isinstance(data, dict) and data.get("attribution") is None:
+            data = {**data, "attribution": "off" if data.get("format") == "csv" else DEFAULT_ATTRIBUTION}
+        return data
+
+    @model_validator(mode="after")
+    def _attribution_needs_parquet(self) -> "OutputOptions":
+        if self.format == "csv" and self.attribution != "off":
+            raise ValueError("attribution must be off with format csv (the attribution table lives in the "
+                             "Parquet store)")
+        return self
 
 
 class SweepConfig(BaseModel):
