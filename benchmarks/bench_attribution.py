@@ -73,9 +73,9 @@ def cmd_time(keep: Path, workers: int) -> None:
 def cmd_figures(keep: Path) -> None:
     import pandas as pd
 
-    from bilancio_lite import load_sweep, simulate_pair
-    from bilancio_lite.analysis.attribution import (channel_shares, collateral_means, label_agreement,
-                                                    agreement_rate)
+    from bilancio_lite import simulate_pair
+    from bilancio_lite.analysis import load_sweep, why
+    from bilancio_lite.analysis.channels import agreement_rate, channel_shares, collateral_means, label_agreement
     from bilancio_lite.attribution import attribute
     from bilancio_lite.sweep import load_sweep_config
 
@@ -94,9 +94,13 @@ def cmd_figures(keep: Path) -> None:
         print(channel_shares(att).to_string(index=False))
         print("mean collateral per intervention (other traders whose outcome changes, per run):")
         print(collateral_means(att).to_string(index=False))
-        agree = label_agreement(sw, att)
+        t = sw.read_for(why.trader_mechanisms)
+        agree = label_agreement(why.trader_mechanisms(t["traders"], t["trades"], sw.comparison), att)
         print("old first-match labels vs the counterfactual (notebook 06):")
         print(agreement_rate(agree).to_string(index=False))
+        claimed = agree["agrees"].notna()
+        print(f"  overall: the counterfactual agrees with {int(agree.loc[claimed, 'agrees'].sum())} of "
+              f"{int(claimed.sum())} labels that name a channel")
         config = load_sweep_config(src)
         ids = set(att["run_id"].str.removeprefix("active_"))
         specs = [p for p in config.pairs() if p.pair_id in ids]

@@ -180,6 +180,17 @@ class SweepData:
         return self._run_table("system_state")
 
     @cached_property
+    def attribution(self) -> pd.DataFrame:
+        """The counterfactual attribution (§12) of this object's pairs: one row per changed trader.
+        Empty (with its columns) when the sweep did not write it (``output.attribution: off``, or
+        a csv-format sweep)."""
+        if not any((self.sweep_dir / "tables" / "attribution").glob("part-*.parquet")):
+            from ..store import ATTRIBUTION, table_schema
+
+            return table_schema(ATTRIBUTION).empty_table().to_pandas()
+        return self._store().table("attribution")
+
+    @cached_property
     def traders(self) -> pd.DataFrame:
         """traders.csv (the logs writer's addition: per-trader initial conditions and outcome)."""
         return self._run_table("traders")
