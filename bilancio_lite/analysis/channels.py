@@ -104,7 +104,8 @@ def label_agreement(mechanisms: pd.DataFrame, attribution: pd.DataFrame) -> pd.D
     att = attribution[attribution["change"].isin(["harmed", "rescued"])]
     att = att.assign(pair_id=pair_of(att["run_id"]))[["pair_id", "trader_id", "change", "channel",
                                                       "own_sales_reverts"]]
-    out = mechanisms[["pair_id", "trader_id", "outcome", "mechanism"]].merge(
+    context = [c for c in ("variant", "rollover_lender") if c in mechanisms.columns]
+    out = mechanisms[["pair_id", *context, "trader_id", "outcome", "mechanism"]].merge(
         att, left_on=["pair_id", "trader_id", "outcome"], right_on=["pair_id", "trader_id", "change"],
         how="inner").drop(columns="change")
     out["claim"] = out["mechanism"].map(LABEL_CLAIMS).fillna("")
@@ -156,3 +157,26 @@ def takeaway_channels(shares: pd.DataFrame, by: str | None = None) -> str:
             bits.append(f"{int(r['n_traders'])} {change}, most often {top} ({100 * r[top]:.0f}%)")
         parts.append((f"{g}: " if g is not None else "") + "; ".join(bits))
     return ". ".join(parts) + "."
+
+
+def _outcome(day: object) -> str:
+    return "none" if day is None or pd.isna(day) else f"day {int(day)}"
+
+
+def outcome_table(attribution: pd.DataFrame) -> pd.DataFrame:
+    """One row per changed trader (notebook 08): its change, passive and active outcome, channel,
+    and for each intervention run its outcome, ``reverts`` when that is the passive outcome, and
+    its collateral (``+k others``); blank where the intervention does not apply."""
+    rows = []
+    for r in attribution.to_dict("records"):
+        row = {"trader_id": r["trader_id"], "change": r["change"], "passive": _outcome(r["default_day_passive"]),
+               "active": _outcome(r["default_day_active"]), "channel": r["channel"]}
+        for iv in (*INTERVENTIONS, JOINT):
+            if not r[f"{iv}_applies"]:
+                row[iv] = ""
+                continue
+            text = _outcome(r[f"{iv}_default_day"]) + (", reverts" if r[f"{iv}_reverts"] else "")
+            k = int(r[f"{iv}_collateral"])
+            row[iv] = text + (f", +{k} others" if k else "")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["trader_id", "change", "passive", "active", "channel", *INTERVENTIONS, JOINT])
