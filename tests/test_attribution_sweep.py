@@ -169,3 +169,22 @@ def test_rule_sets_name_variants_or_rules():
     assert rule_set(comp.assign(variant=["base", "rp"])).tolist() == ["base", "rp"]
     att = pd.DataFrame({"run_id": ["active_b", "active_a"]})
     assert with_rule_set(att, comp)["rule_set"].tolist() == ["risk_priced / forced", "par / forced"]
+
+
+def test_channel_figure_is_labelled_and_the_outcome_table_reads_as_text():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bilancio_lite import plots
+    from bilancio_lite.analysis.channels import outcome_table
+    from factories.figures import assert_labelled
+
+    toy = _toy().assign(rule_set=["a", "a", "b", "b", "b"])
+    assert_labelled(plots.channel_shares(channel_shares(toy, ["rule_set"]), "rule_set"))
+    toy = toy.assign(default_day_passive=[None] * 4 + [3], default_day_active=[18] * 4 + [None],
+                     **{f"{iv}_default_day": None for iv in ("own_sales", "paper_sales", "own_buys", "mm_rollover",
+                                                             "passive_prices", "joint")})
+    t = outcome_table(toy).set_index("trader_id")
+    assert t.loc["H1", "paper_sales"] == "none, reverts"
+    assert t.loc["H2", "paper_sales"] == "none, +1 others"
+    assert t.loc["H1", "own_buys"] == "" and t.loc["H5", "passive"] == "day 3" and t.loc["H1", "active"] == "day 18"
