@@ -45,6 +45,18 @@ def with_rule_set(attribution: pd.DataFrame, comparison: pd.DataFrame) -> pd.Dat
     return attribution.assign(rule_set=attribution["run_id"].map(key).fillna(""))
 
 
+def _groups(df: pd.DataFrame, by: list[str]):
+    """(values, rows) per distinct combination of the ``by`` columns, sorted; one group of every
+    row without ``by`` (or without rows)."""
+    groups = (sorted({tuple(r) for r in df[by].itertuples(index=False, name=None)}, key=str)
+              if by and len(df) else [()])
+    for gv in groups:
+        sub = df
+        for k, v in zip(by, gv):
+            sub = sub[sub[k] == v]
+        yield gv, sub
+
+
 def channel_shares(attribution: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """Per ``by`` group and change (harmed, rescued; moved only when present): the traders, and
     for each channel of :data:`CHANNELS` the share of them it explains. A trader that two single
@@ -55,12 +67,7 @@ def channel_shares(attribution: pd.DataFrame, by: Sequence[str] = ()) -> pd.Data
     by = list(by)
     rows = []
     changes = ["harmed", "rescued"] + (["moved"] if (attribution["change"] == "moved").any() else [])
-    groups = (sorted({tuple(r) for r in attribution[by].itertuples(index=False, name=None)}, key=str)
-              if by and len(attribution) else [()])
-    for gv in groups:
-        sub = attribution
-        for k, v in zip(by, gv):
-            sub = sub[sub[k] == v]
+    for gv, sub in _groups(attribution, by):
         for change in changes:
             part = sub[sub["change"] == change]
             n = len(part)
@@ -78,12 +85,7 @@ def collateral_means(attribution: pd.DataFrame, by: Sequence[str] = ()) -> pd.Da
     their trader, and the mean and maximum collateral (other traders whose outcome changed)."""
     by = list(by)
     rows = []
-    groups = (sorted({tuple(r) for r in attribution[by].itertuples(index=False, name=None)}, key=str)
-              if by and len(attribution) else [()])
-    for gv in groups:
-        sub = attribution
-        for k, v in zip(by, gv):
-            sub = sub[sub[k] == v]
+    for gv, sub in _groups(attribution, by):
         for iv in (*INTERVENTIONS, JOINT):
             ran = sub[sub[f"{iv}_applies"].astype(bool)]
             col = ran[f"{iv}_collateral"].astype("float64")
