@@ -210,11 +210,11 @@ def check_part(out: Path, record: dict[str, Any], *, full: bool = True) -> str:
 
 
 def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
-                 remove_bad: bool = False, tables: Sequence[str] = TABLES) -> tuple[set[str], list[str]]:
+                 remove_bad: bool = False, attribution: str = "off") -> tuple[set[str], list[str]]:
     """Check every shard's recorded parts; return (complete pair ids, one line per problem).
 
-    ``tables``: the tables each shard must have recorded (:func:`tables_of` the sweep's
-    ``output.attribution``); a shard without an attribution part is recomputed when one is asked.
+    ``attribution``: the sweep's ``output.attribution``; unless off, each shard must also have
+    recorded an attribution part written with that scope, or it is recomputed.
 
     A shard counts only if its status file records parts written with ``shard_size``, none of its
     pairs failed, and every part is present with the recorded size (and sha256, if ``full``).
@@ -238,11 +238,13 @@ def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
         if st.get("shard_size") != shard_size:
             bad = f"its parts were cut with shard size {st.get('shard_size')}, not {shard_size}"
         else:
-            for t in tables:
+            for t in tables_of(attribution):
                 rec = parts.get(t)
                 bad = f"no {t} part recorded" if rec is None else check_part(out, rec, full=full)
                 if bad:
                     break
+            if not bad and attribution != "off" and st.get("attribution") != attribution:
+                bad = f"its attribution part has scope {st.get('attribution')}, not {attribution}"
         if bad:
             problems.append(f"shard {idx}: {bad}")
             if remove_bad:
@@ -256,7 +258,7 @@ def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
 
 
 def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int,
-                   tables: Sequence[str] = TABLES) -> dict[str, Any] | None:
+                   attribution: str = "off") -> dict[str, Any] | None:
     """The shard's status if it recorded parts of this shard size, no pair failed, and every part
     has its recorded size (the sweep verifies sha256 before it starts: :func:`verify_store`)."""
     out = Path(out)
@@ -265,7 +267,9 @@ def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int,
         return None
     if any(r["status"] not in ("ok", "skipped") for r in st["pairs"]):
         return None
-    if any(t not in st["parts"] or check_part(out, st["parts"][t], full=False) for t in tables):
+    if any(t not in st["parts"] or check_part(out, st["parts"][t], full=False) for t in tables_of(attribution)):
+        return None
+    if attribution != "off" and st.get("attribution") != attribution:
         return None
     return st
 

@@ -42,8 +42,12 @@ def swept(tmp_path_factory):
 
 
 def test_default_is_on_for_parquet_and_off_for_csv():
-    assert config(None).output.attribution in ("harmed", "changed")
-    assert config(None, format="csv").output.attribution == "off"
+    data = yaml.safe_load(SMOKE.read_text())
+    del data["output"]["attribution"]
+    assert SweepConfig.from_dict(data).output.attribution in ("harmed", "changed")
+    assert SweepConfig.from_dict({**data, "output": {"format": "csv"}}).output.attribution == "off"
+    # overriding the format (bilancio-lite sweep --format csv) turns a file's attribution off
+    assert SweepConfig.from_dict(yaml.safe_load(SMOKE.read_text()), format="csv").output.attribution == "off"
     with pytest.raises(SweepConfigError, match="attribution must be off with format csv"):
         config("changed", format="csv")
     with pytest.raises(SweepConfigError, match="attribution"):
@@ -110,6 +114,14 @@ def test_turning_attribution_on_for_an_existing_store_adds_the_table(swept, tmp_
     pd.testing.assert_frame_equal(load_sweep(out).attribution, load_sweep(swept / "changed").attribution)
     res = run(config("off"), out)  # and back: nothing to redo
     assert res.n_skipped == 16
+    res = run(config("harmed"), out)  # another scope: every shard is redone with it
+    assert res.n_ok == 16
+    changed = load_sweep(swept / "changed").attribution
+    want = changed[changed["change"] == "harmed"].reset_index(drop=True)
+    got = load_sweep(out).attribution
+    assert len(got) == len(want)  # (no harmed trader in the smoke sweep)
+    pd.testing.assert_frame_equal(got, want, check_index_type=False, check_dtype=False)
+    assert json.loads((out / "status" / "shard_0000.json").read_text())["attribution"] == "harmed"
 
 
 # --- summaries ---------------------------------------------------------------------------------------

@@ -146,6 +146,8 @@ class SweepConfig(BaseModel):
             if key in ("shard_size", "format"):
                 out = data.get("output") if isinstance(data.get("output"), dict) else {}
                 data["output"] = {**out, key: value}
+                if key == "format" and value == "csv":  # --format csv: the csv layout has no attribution table
+                    data["output"]["attribution"] = "off"
             else:
                 data[key] = value
         try:

@@ -42,12 +42,12 @@ def executed_path(out_dir: str | os.PathLike, shard_index: int) -> Path:
 
 
 def complete_pairs(out: Path, pair_ids: set[str], fmt: str = "csv", shard_size: int = 0,
-                   tables: tuple[str, ...] = store.TABLES) -> set[str]:
+                   attribution: str = "off") -> set[str]:
     """The pairs of ``pair_ids`` that are complete: csv, their row file exists; parquet, their
-    shard's recorded parts of ``tables`` are present with their recorded sizes (checksums:
+    shard's recorded parts (with an attribution part of that scope unless ``attribution`` is off) are present with their recorded sizes (checksums:
     :func:`store.verify_store`)."""
     if fmt == "parquet":
-        return store.verify_store(out, shard_size, full=False, tables=tables)[0] & pair_ids
+        return store.verify_store(out, shard_size, full=False, attribution=attribution)[0] & pair_ids
     folder = out / "aggregate" / "pairs"
     if not folder.is_dir():
         return set()
@@ -69,7 +69,7 @@ def build_registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_
     records = {r["pair_id"]: r for st in statuses.values() for r in st["pairs"]}
     fmt = config.output.format
     complete = complete_pairs(out, {p.pair_id for p in pairs}, fmt, shard_size,
-                              store.tables_of(config.output.attribution))
+                              config.output.attribution)
     axes = list(dict.fromkeys([*config.grid, "kappa", "concentration", "mu", "outside_mid_ratio"]))
     rows = []
     for spec in pairs:

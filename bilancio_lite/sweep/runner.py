@@ -152,7 +152,7 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     damaged: list[str] = []
     if fmt == "parquet":  # verify every recorded part (size and sha256); drop damaged shards
         done_before, damaged = store.verify_store(out, shard_size, full=True, remove_bad=True,
-                                                  tables=store.tables_of(config.output.attribution))
+                                                  attribution=config.output.attribution)
         done_before &= ids
     else:
         done_before = complete_pairs(out, ids)
@@ -324,7 +324,7 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
     ids = {p.pair_id for p in config.pairs()}
     if ((out / "aggregate" / "comparison.csv").exists()
             and complete_pairs(out, ids, config.output.format, config.output.shard_size,
-                               store.tables_of(config.output.attribution)) == ids):
+                               config.output.attribution) == ids):
         check_out_dir(config, out)
         return out
     # another process (e.g. a second notebook under nbval) may be building it: wait for it

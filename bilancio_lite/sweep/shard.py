@@ -94,7 +94,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     scope = job.config.output.attribution
     writer = store.ShardWriter(job.out_dir, job.shard_index, attribution=scope != "off") if parquet else None
     if parquet:  # a shard whose recorded parts are all there was done before: write nothing
-        done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size, store.tables_of(scope))
+        done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size, scope)
         if done is not None and {r["pair_id"] for r in done["pairs"]} == {p.pair_id for p in job.pairs}:
             return {**done, "pairs": [{**r, "status": "skipped", "wall_time": None} for r in done["pairs"]]}
     for spec in job.pairs:
@@ -122,6 +122,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     if writer is not None:  # parts first, then the status file that records them (the commit)
         status["format"] = "parquet"
         status["parts"] = writer.write()
+        if scope != "off":  # the scope its attribution part was written with (§12)
+            status["attribution"] = scope
         _check_guard(job)
     atomic.write_text(job.status_path, json.dumps(status, indent=1))
     return status
