@@ -70,7 +70,7 @@ def cmd_time(keep: Path, workers: int) -> None:
     print(f"plan024_risk_priced, attribution changed: {t:7.1f} s")
 
 
-def cmd_figures(keep: Path) -> None:
+def cmd_figures(keep: Path, sample: int, only: str | None) -> None:
     import pandas as pd
 
     from bilancio_lite import simulate_pair
@@ -81,6 +81,8 @@ def cmd_figures(keep: Path) -> None:
 
     pd.set_option("display.width", 160)
     for name, src in PLANS.items():
+        if only and name != only:
+            continue
         store = keep / f"{name}_changed"
         if not store.is_dir():
             print(f"{name}: no store at {store} (run `time` first)")
@@ -104,6 +106,8 @@ def cmd_figures(keep: Path) -> None:
         config = load_sweep_config(src)
         ids = set(att["run_id"].str.removeprefix("active_"))
         specs = [p for p in config.pairs() if p.pair_id in ids]
+        n_changed_pairs = len(specs)
+        specs = specs[::max(1, len(specs) // sample)][:sample]  # an even sample of them
         t_sim = t_att = 0.0
         for spec in specs:
             t0 = time.perf_counter()
@@ -113,9 +117,10 @@ def cmd_figures(keep: Path) -> None:
             t_att += time.perf_counter() - t1
             t_sim += t1 - t0
         n = len(config.pairs())
-        print(f"attribution time, in this process: {t_att:.1f} s over the {len(specs)} pairs with a changed "
-              f"trader ({t_att / max(1, len(specs)):.3f} s each; {t_att / n:.3f} s per pair of the sweep); "
-              f"simulating those pairs took {t_sim:.1f} s ({t_sim / max(1, len(specs)):.3f} s each)")
+        each = t_att / max(1, len(specs))
+        print(f"attribution time, in this process, on {len(specs)} of the {n_changed_pairs} pairs with a changed "
+              f"trader: {each:.3f} s each (simulating the pair: {t_sim / max(1, len(specs)):.3f} s); "
+              f"so about {each * n_changed_pairs / n:.3f} s per pair of the {n}-pair sweep")
 
 
 def main() -> None:
@@ -123,6 +128,8 @@ def main() -> None:
     ap.add_argument("what", choices=("time", "figures"))
     ap.add_argument("--keep", type=Path, default=None, help="folder for the sweeps (default: temporary)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=40, help="figures: pairs timed in this process")
+    ap.add_argument("--only", choices=tuple(PLANS), default=None, help="figures: one sweep only")
     args = ap.parse_args()
     if args.what == "time":
         if args.keep is None:
@@ -133,7 +140,7 @@ def main() -> None:
     else:
         if args.keep is None:
             raise SystemExit("figures: --keep DIR (the folder `time` wrote)")
-        cmd_figures(args.keep)
+        cmd_figures(args.keep, args.sample, args.only)
 
 
 if __name__ == "__main__":
