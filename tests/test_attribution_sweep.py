@@ -43,11 +43,13 @@ def swept(tmp_path_factory):
 
 def test_default_is_off_and_csv_cannot_hold_it():
     data = yaml.safe_load(SMOKE.read_text())
-    del data["output"]["attribution"]
+    data["output"].pop("attribution", None)
     assert SweepConfig.from_dict(data).output.attribution == "off"  # measured: on costs > 40% (config.py)
     assert SweepConfig.from_dict({**data, "output": {"format": "csv"}}).output.attribution == "off"
     # overriding the format (bilancio-lite sweep --format csv) turns a file's attribution off
-    assert SweepConfig.from_dict(yaml.safe_load(SMOKE.read_text()), format="csv").output.attribution == "off"
+    on = {**data, "output": {**data["output"], "attribution": "changed"}}
+    assert SweepConfig.from_dict(on).output.attribution == "changed"
+    assert SweepConfig.from_dict(on, format="csv").output.attribution == "off"
     with pytest.raises(SweepConfigError, match="attribution must be off with format csv"):
         config("changed", format="csv")
     with pytest.raises(SweepConfigError, match="attribution"):

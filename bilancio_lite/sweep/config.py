@@ -93,7 +93,7 @@ class OutputOptions(BaseModel):
         DEFAULT_ATTRIBUTION,
         description="counterfactual attribution per changed trader (§12): the store table attribution and "
                     "revert counts in comparison.csv; harmed: harmed traders only; changed: harmed, rescued "
-                    f"and moved traders; off: none (the default with format csv, {DEFAULT_ATTRIBUTION} otherwise)")
+                    f"and moved traders; off: none. Unset: {DEFAULT_ATTRIBUTION} (always off with format csv)")
 
     @model_validator(mode="before")
     @classmethod
