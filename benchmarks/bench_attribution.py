@@ -116,11 +116,11 @@ def cmd_figures(keep: Path, sample: int, only: str | None) -> None:
             attribute(pair)
             t_att += time.perf_counter() - t1
             t_sim += t1 - t0
-        n = len(config.pairs())
+        n = len(sw.comparison)  # the pairs the store holds (a partial store: fewer than the grid)
         each = t_att / max(1, len(specs))
         print(f"attribution time, in this process, on {len(specs)} of the {n_changed_pairs} pairs with a changed "
               f"trader: {each:.3f} s each (simulating the pair: {t_sim / max(1, len(specs)):.3f} s); "
-              f"so about {each * n_changed_pairs / n:.3f} s per pair of the {n}-pair sweep")
+              f"so about {each * n_changed_pairs / n:.3f} s per pair of the {n} pairs")
 
 
 def main() -> None:
