@@ -11,10 +11,11 @@ The model is documented in `docs/model.md` (§ numbers in docstrings refer to it
 """
 
 from ._version import __version__
+from .attribution import attribute
 from .engine import PairResult, Run, RunResult, run_regime, simulate_pair
 from .logs import collect_comparison, write_pair
 from .params import ModelParams, describe_errors
 from .store import Sweep, load_sweep
 
-__all__ = ["ModelParams", "PairResult", "Run", "RunResult", "collect_comparison", "describe_errors",
+__all__ = ["ModelParams", "attribute", "PairResult", "Run", "RunResult", "collect_comparison", "describe_errors",
            "run_regime", "simulate_pair", "write_pair", "Sweep", "load_sweep", "__version__"]

@@ -174,6 +174,15 @@ def cmd_pair(args: argparse.Namespace) -> int:
         print(f"  wrote                {Path(args.out) / 'passive' / 'runs' / pair.passive.run_id}/, "
               f"{Path(args.out) / 'active' / 'runs' / pair.active.run_id}/, "
               f"{Path(args.out) / 'aggregate' / 'comparison.csv'}")
+    if args.attribute:
+        from .attribution import attribute, summary_lines
+
+        t0 = time.perf_counter()
+        table = attribute(pair, scope=args.attribute)
+        print(f"attribution (§12, scope {args.attribute}): {len(table)} changed trader(s), "
+              f"{time.perf_counter() - t0:.2f} s")
+        for line in summary_lines(table):
+            print(f"  {line}")
     if args.report:
         from .report import render_pair_report
 
@@ -434,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--report", default=None, metavar="DIR",
                       help="also render notebooks/08_one_pair.ipynb for these parameters to DIR/08_one_pair.html")
     pair.add_argument("--show-code", action="store_true", help="with --report: keep the code cells in the HTML")
+    pair.add_argument("--attribute", nargs="?", const="changed", default=None, choices=("harmed", "changed"),
+                      help="re-run the active regime with one channel switched off for every changed trader "
+                           "and print one line per trader: its change, channel, outcome under each "
+                           "intervention and collateral (docs/model.md §12; default scope: changed)")
     add_model_options(pair)
     pair.set_defaults(handler=cmd_pair)
     _register_commands(sub)

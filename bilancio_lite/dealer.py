@@ -8,6 +8,7 @@ and its current quote) and carries out one-ticket executions on the :class:`~bil
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -252,6 +253,11 @@ class Market:
         return done
 
     # --- anchors (§3.6) -----------------------------------------------------------------------
+    def set_anchors(self, M: Sequence[float], O: Sequence[float]) -> None:
+        """S9 under an exogenous price path (§12 ``passive_prices``): M_b and O_b as given."""
+        self.M[:] = M
+        self.O[:] = O
+
     def update_anchors(self, ell: list[float]) -> None:
         """S9: M_b -= phi_M*ell_b (floored at 0), O_b += phi_O*ell_b (floored at O_min)."""
         for b in range(3):

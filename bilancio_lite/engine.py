@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable
 
 from .book import DEALER, KIND_NAMES, TRADER, VBT, Book, bucket_of, bucket_table
+from .counterfactual import Counterfactual
 from .dealer import Fill, Market, kernel
 from .logs import build_tables
 from .metrics import comparison_row, run_metrics
@@ -65,9 +66,12 @@ class Run:
     """
 
     def __init__(self, params: ModelParams, regime: str, *, amounts: list[float] | None = None,
-                 book: Book | None = None, info: RingInfo | None = None) -> None:
+                 book: Book | None = None, info: RingInfo | None = None,
+                 counterfactual: Counterfactual | None = None) -> None:
         if regime not in REGIMES:
             raise ValueError(f"regime must be {' or '.join(map(repr, REGIMES))}, got {regime!r}")
+        if counterfactual is not None and regime != _ACTIVE:
+            raise ValueError("a counterfactual (§12) intervenes on the active regime only")
         self.p = p = params
         self.regime = regime
         self.active = regime == _ACTIVE
@@ -96,6 +100,11 @@ class Run:
         self.today = Day(0)                         # the day's scratch (§5), new at S1
         self.holdings = self._count_holdings(0)     # S3 counts kept current to S6 (§8.3)
         self.equity0 = self._mm_equity(0)
+        # §12 interventions (data): per-trader masks (None = the unmodified rule) and a price path
+        if counterfactual is not None:
+            counterfactual.check(N, p.last_day + 1)
+        self.no_sell, self.no_paper_sale, self.no_buy, self.mm_retire = Counterfactual.masks_of(counterfactual)
+        self.price_path = counterfactual.prices if counterfactual is not None else None
 
     # --------------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> RunResult:
@@ -238,6 +247,7 @@ class Run:
         """S5 (A): the order-flow loop (§4.4). Explicit queues are for the §11 harness tests."""
         book, p, m = self.book, self.p, self.market
         theta_S = p.theta * self.S
+        no_sell, no_buy, blocked = self.no_sell, self.no_buy, self.no_paper_sale  # §12 masks
         if sellers is None:
             sellers, buyers_auto = [], []
             for i in range(self.N):
@@ -248,9 +258,9 @@ class Run:
                     self.k_issuer[i] = None
                 g = liquidity_gap(book, i, t, self.H, self.proj)
                 if g > theta_S:
-                    if has_tradable_ticket(book, m, i, t):
+                    if (no_sell is None or not no_sell[i]) and has_tradable_ticket(book, m, i, t, blocked):
                         sellers.append(i)
-                elif p.invest and g <= 0:
+                elif p.invest and g <= 0 and (no_buy is None or not no_buy[i]):
                     if buyer_bucket(book, m, i, t, self.k_issuer[i], self.H, p.H_inv, p.buffer,
                                     self.proj) is not None:
                         buyers_auto.append(i)
@@ -292,7 +302,7 @@ class Run:
     def _try_sell(self, i: int, t: int) -> bool:
         """One SELL arrival for trader i (§4.2). Returns whether i stays in the seller queue."""
         book, p, m = self.book, self.p, self.market
-        g0, tk, g1 = best_sale(book, m, i, t, self.H, self.proj)
+        g0, tk, g1 = best_sale(book, m, i, t, self.H, self.proj, self.no_paper_sale)
         if tk is None:
             return False
         cash0 = book.cash[i]
@@ -307,7 +317,7 @@ class Run:
             return False
         if p.max_sells_day is not None and self.sells_today[i] >= p.max_sells_day:
             return False
-        return best_sale(book, m, i, t, self.H, self.proj)[1] is not None
+        return best_sale(book, m, i, t, self.H, self.proj, self.no_paper_sale)[1] is not None
 
     def _try_buy(self, i: int, t: int) -> bool:
         """One BUY arrival for trader i (§4.3): at most one purchase a day, so i always leaves."""
@@ -478,7 +488,10 @@ class Run:
         lost = st.settled_face - st.recovered_cash
         ell = lost / face_s3 if lost > 0.0 and face_s3 > 0.0 and t >= 1 else 0.0
         losses.rates.append(ell)
-        losses.hazard = rollover_hazard(losses.rates, t, self.p.maturity_days)
+        if self.price_path is not None:  # §12 passive_prices: the hazard follows the given path
+            losses.hazard = self.price_path.hazard[t]
+        else:
+            losses.hazard = rollover_hazard(losses.rates, t, self.p.maturity_days)
 
     def _price(self, dT: int) -> float:
         """q of a rollover today (§5.4): 1 at par, max(floor, 1 - dT*lambda_t) when risk-priced."""
@@ -512,7 +525,7 @@ class Run:
         if self.risk_priced:  # one q per distance dT today: the passes ask for it once per candidate
             q_of = {dT: self._price(dT) for dT in {tk.dT for tk in st.matured}}
             price = q_of.__getitem__
-        return rollover(book, st, t, price=price, declines=declines)
+        return rollover(book, st, t, price=price, declines=declines, mm_retire=self.mm_retire)
 
     # --- S9 --------------------------------------------------------------------------------
     def s9_anchors(self, st: Settlement) -> None:
@@ -520,6 +533,9 @@ class Run:
         (R2.3): lost face over the face outstanding at S3 (`outstanding`), or over the face
         maturing today (`maturing`, revision 1)."""
         p, values = self.p, self.today.sys
+        if self.price_path is not None:  # §12 passive_prices: anchors follow the given path
+            path, t = self.price_path, self.today.t
+            self.market.set_anchors(path.M[t], path.O[t])
         if not st.matured:
             values["loss_rate_anchor"] = 0.0
             return
@@ -532,7 +548,7 @@ class Run:
             face_short = self.today.face_s3_short
             ell = lost / face_short if lost > 0.0 and face_short > 0.0 else 0.0
         values["loss_rate_anchor"] = ell
-        if p.anchor_update == "off":
+        if p.anchor_update == "off" or self.price_path is not None:
             return
         self.market.update_anchors([ell] * 3 if p.anchor_scope == "system" else [ell, 0.0, 0.0])
 

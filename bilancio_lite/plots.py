@@ -131,6 +131,31 @@ def mechanism_counts(counts: pd.DataFrame, by: str | None = None) -> Figure:
     return fig
 
 
+def channel_shares(shares: pd.DataFrame, by: str | None = None) -> Figure:
+    """Horizontal bars: the share of harmed (left) and rescued (right) traders each channel of
+    §12 explains (``analysis.channels.channel_shares``), one bar per ``by`` group (hue)."""
+    from .analysis.channels import CHANNELS
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True)
+    for ax, change in zip(axes, ("harmed", "rescued")):
+        o = shares[shares["change"] == change]
+        groups = sorted(o[by].unique(), key=str) if by else [None]
+        h = 0.8 / max(1, len(groups))
+        for k, g in enumerate(groups):
+            sub = o if g is None else o[o[by] == g]
+            n = int(sub["n_traders"].sum())
+            values = sub[list(CHANNELS)].iloc[0].to_numpy(dtype=float) if len(sub) else np.zeros(len(CHANNELS))
+            label = f"{g} ({n})" if g is not None else f"{n} traders"
+            _ = ax.barh(np.arange(len(CHANNELS)) + (k - (len(groups) - 1) / 2) * h, values, height=h, label=label)
+        _ = ax.set_yticks(np.arange(len(CHANNELS)), list(CHANNELS))
+        ax.invert_yaxis()
+        _ = ax.set(xlabel=f"share of {change} traders it reverts", title=f"{change} traders by channel (§12)",
+                   xlim=(0, 1))
+        _ = ax.legend(title=by or None, loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 # --- 07: robustness ------------------------------------------------------------------------------
 def robustness_forest(table: pd.DataFrame, difference: bool = False) -> Figure:
     """Mean trading effect per variant with its 95% CI over replicate seeds (dots and whiskers);
@@ -377,7 +402,7 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-__all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "same_series", "say_none", "mechanism_counts", "robustness_forest",
+__all__ = ["trade_days", "defaults_by_cycle", "outside_mid_path", "same_series", "say_none", "mechanism_counts", "channel_shares", "robustness_forest",
            "effect_by_axis", "variance_shares", "dealer_panels", "trade_timeline", "cash_vs_due", "ring", "counts_grid",
            "stacked_counts"]
 

@@ -43,6 +43,15 @@ EFFECT_CLASSES: tuple[str, ...] = ("improved", "unchanged", "worsened")
 STRESS_REGIMES: tuple[str, ...] = ("low", "medium", "catastrophic")
 BREADTHS: tuple[str, ...] = ("narrow", "middle", "broad")
 STRATEGIES: tuple[str, ...] = ("no_trade", "hold_to_maturity", "sell_before", "round_trip")
+#: The single interventions of a counterfactual run (§12), in the order they are tried and named.
+INTERVENTIONS: tuple[str, ...] = ("own_sales", "paper_sales", "own_buys", "mm_rollover", "passive_prices")
+#: How a trader's outcome changed between the regimes (§12): default only active, only passive,
+#: or a default day that moved by at least one cycle (maturity_days).
+CHANGES: tuple[str, ...] = ("harmed", "rescued", "moved")
+#: Channel labels besides a "+"-joined set of single interventions (§12).
+JOINT, NOT_EXPLAINED = "joint", "not explained"
+#: ``output.attribution`` of a sweep file (§12): which changed traders get counterfactual runs.
+ATTRIBUTION_SCOPES: tuple[str, ...] = ("off", "harmed", "changed")
 
 
 def _cols(spec: str) -> tuple[Column, ...]:
@@ -312,6 +321,36 @@ debt_shrink_rate_passive | float | (addition) (F_first - F_last) / F_first, pass
 debt_shrink_rate_active | float | (addition) same, active
 """)
 
+def _attribution_cols() -> tuple[Column, ...]:
+    head = _cols("""
+trader_id | str | the changed trader x
+change | str | harmed (default only active), rescued (default only passive) or moved (default day moved by at least maturity_days) (§12)
+default_day_passive | Int | x's default day in the passive run (blank if none)
+default_day_active | Int | x's default day in the active run (blank if none)
+channel | str | the single interventions that revert x, joined by "+"; joint when only all applicable ones together revert it; not explained otherwise (§12)
+n_applicable | int | single interventions that apply to x
+""")
+    per = []
+    for iv in (*INTERVENTIONS, JOINT):
+        what = (f"the active run under {iv}" if iv != JOINT
+                else "the active run under every applicable intervention together (run only when no single one reverts x and at least two apply)")
+        per += [Column(f"{iv}_applies", "bool", f"whether {iv} was run for x ({what})" if iv == JOINT
+                       else f"whether {iv} applies to x (§12) and was run"),
+                Column(f"{iv}_default_day", "Int", f"x's default day under {iv} (blank if none or not run)"),
+                Column(f"{iv}_reverts", "bool", f"x's outcome under {iv} is its passive outcome (false if not run)"),
+                Column(f"{iv}_collateral", "Int", f"other traders whose outcome changes against the active run under {iv} (blank if not run)")]
+    return head + tuple(per)
+
+
+#: attribution (§12, issue 19): one row per changed trader of a pair, written when the sweep's
+#: ``output.attribution`` is harmed or changed; identity columns as the active run's.
+ATTRIBUTION = _attribution_cols()
+#: columns added to comparison.csv when the sweep's ``output.attribution`` is on (§12): per
+#: intervention, the pair's harmed and rescued traders that revert under it.
+COMPARISON_ATTRIBUTION = tuple(
+    Column(f"{kind}_revert_{iv}", "int", f"(§12) {kind} traders of the pair that revert under {iv}")
+    for kind in ("harmed", "rescued") for iv in (*INTERVENTIONS, JOINT))
+
 FILES: dict[str, tuple[Column, ...]] = {
     "trades": TRADES,
     "repayment_events": REPAYMENT_EVENTS,
@@ -416,6 +455,8 @@ def columns(file: str) -> list[str]:
     """Full column list of a per-run file (identity first) or of comparison.csv."""
     if file == "comparison":
         return [c.name for c in COMPARISON]
+    if file == "attribution":
+        return identity_names(file) + [c.name for c in ATTRIBUTION]
     return identity_names(file) + [c.name for c in FILES[file]]
 
 
@@ -424,7 +465,7 @@ def dtypes(file: str) -> dict[str, str]:
     if file == "comparison":
         return {c.name: c.dtype for c in COMPARISON}
     ident = dict(zip(identity_names(file), (c.dtype for c in IDENTITY)))
-    return ident | {c.name: c.dtype for c in FILES[file]}
+    return ident | {c.name: c.dtype for c in (ATTRIBUTION if file == "attribution" else FILES[file])}
 
 
 def render_markdown() -> str:
@@ -456,6 +497,10 @@ def render_markdown() -> str:
     table("traders.csv (addition): one row per trader, initial conditions and outcome", TRADERS)
     table("aggregate/comparison.csv (§8.5): one row per pair; columns marked (addition) extend §8.5",
           COMPARISON)
+    table("attribution (§12): one row per changed trader of a pair, in the Parquet store when the sweep's "
+          "`output.attribution` is `harmed` or `changed`; every row starts with the active run's identity columns",
+          ATTRIBUTION)
+    table("comparison.csv, columns appended when `output.attribution` is on (§12)", COMPARISON_ATTRIBUTION)
     parts.extend([
         "## aggregate/: the analysis tables (§8.6)",
         "",

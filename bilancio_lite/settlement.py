@@ -7,6 +7,7 @@ shortfall all the way around the ring, and sweeps converge in a handful of passe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -165,7 +166,7 @@ Decider = Callable[[int, Ticket, float], bool]
 
 
 def rollover(book: Book, st: Settlement, t: int, *, price: Callable[[int], float] | None = None,
-             declines: Decider | None = None) -> Rollover:
+             declines: Decider | None = None, mm_retire: Sequence[bool] | None = None) -> Rollover:
     """S8 (§5.4): the holder at maturity re-lends q*S to the issuer for a new ticket of face S due
     t + dT (q = `price(dT)`, 1 at par).
 
@@ -174,14 +175,19 @@ def rollover(book: Book, st: Settlement, t: int, *, price: Callable[[int], float
     until one executes nothing and the rest lapse (lineage retired, unfunded). With `declines`
     (`rollover_lender = liquidity_aware`, R2.2) a trader lender that has the cash but would be left
     a projected gap declines at once, for good (lineage retired, declined); market makers never
-    decline. Each decision sees the earlier ones.
+    decline. Each decision sees the earlier ones. With ``mm_retire`` (§12 ``mm_rollover``) a
+    candidate issued by j with ``mm_retire[j]`` and held by a market maker is declined before the
+    passes (lineage retired, declined).
     """
     out = Rollover()
     S, eps, N = book.S, 1e-9 * book.S, book.N
     pending = []
     for tk in st.matured:
         if st.R[tk.issuer] == 1.0 and not book.defaulted[tk.holder]:
-            pending.append(tk)
+            if mm_retire is not None and tk.holder >= N and mm_retire[tk.issuer]:
+                out.declined.append(tk)
+            else:
+                pending.append(tk)
         else:
             out.not_rolled.append(tk)
     cash, rolled, prices = book.cash, out.rolled, out.prices

@@ -49,6 +49,27 @@ FORMATS = ("parquet", "csv")
 RUN_TABLES: tuple[str, ...] = tuple(schema.FILES)
 PAIRS = "pairs"                      #: the table of comparison rows (§8.5), one per pair
 TABLES: tuple[str, ...] = (*RUN_TABLES, PAIRS)
+#: the per-pair counterfactual attribution (§12): one row per changed trader, written when the
+#: sweep's ``output.attribution`` is harmed or changed
+ATTRIBUTION = "attribution"
+
+
+def tables_of(attribution: str = "off") -> tuple[str, ...]:
+    """The tables every shard writes (and a resume checks) under ``output.attribution``."""
+    return TABLES if attribution == "off" else (*TABLES, ATTRIBUTION)
+
+
+def attribution_arrow(frames: Sequence[pd.DataFrame]) -> pa.Table:
+    """Attribution rows (DataFrames of :func:`attribution.attribute`) as one Arrow table in
+    schema order; rows in run_id order, each pair's rows in trader order."""
+    sch = table_schema(ATTRIBUTION)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return sch.empty_table()
+    df = pd.concat(frames, ignore_index=True)
+    df = df.sort_values("run_id", kind="stable").reset_index(drop=True)
+    arrays = [pa.array(df[f.name].to_numpy(dtype=object, na_value=None), type=f.type) for f in sch]
+    return pa.Table.from_arrays(arrays, schema=sch)
 #: Short names used by the analysis layer (``SweepData.repayments`` …) -> table names.
 ALIASES = {"repayments": "repayment_events", "inventory": "inventory_timeseries",
            "system_state": "system_state_timeseries", "comparison": PAIRS}
@@ -138,7 +159,7 @@ def write_part(table: pa.Table, path: Path) -> dict[str, Any]:
     name = path.parent.name
     with atomic.replacing(path) as tmp:
         pq.write_table(table, tmp, compression=_COMPRESSION, compression_level=_ZSTD_LEVEL,
-                       use_dictionary=_identity_columns(name) if name in TABLES else True,
+                       use_dictionary=_identity_columns(name) if name in (*TABLES, ATTRIBUTION) else True,
                        row_group_size=ROW_GROUP_ROWS, write_statistics=True)
         record = {"file": f"{name}/{path.name}", "rows": table.num_rows,
                   "bytes": tmp.stat().st_size, "sha256": sha256_file(tmp)}
@@ -148,14 +169,18 @@ def write_part(table: pa.Table, path: Path) -> dict[str, Any]:
 class ShardWriter:
     """Collects a shard's runs as Arrow tables and writes one part per table kind at the end."""
 
-    def __init__(self, out_dir: str | os.PathLike, shard_index: int) -> None:
+    def __init__(self, out_dir: str | os.PathLike, shard_index: int, *, attribution: bool = False) -> None:
         self.out = Path(out_dir)
         self.shard_index = shard_index
         self.runs: dict[str, list[tuple[str, pa.Table]]] = {t: [] for t in RUN_TABLES}
         self.pair_rows: list[dict[str, Any]] = []
+        self.attribution: list[pd.DataFrame] | None = [] if attribution else None
 
-    def add_pair(self, pair: Any) -> None:
-        """Keep the pair's tables (both regimes) and its comparison row (nothing written yet)."""
+    def add_pair(self, pair: Any, attribution: pd.DataFrame | None = None) -> None:
+        """Keep the pair's tables (both regimes), its comparison row and, when the writer was made
+        with ``attribution``, its attribution rows (§12) (nothing written yet)."""
+        if (self.attribution is None) != (attribution is None):
+            raise ValueError("attribution rows are given exactly when the writer collects them")
         tables = {}
         for run in (pair.passive, pair.active):
             for t in RUN_TABLES:
@@ -163,6 +188,8 @@ class ShardWriter:
         for t in RUN_TABLES:  # all of the pair's tables, or none of them
             self.runs[t] += tables[t]
         self.pair_rows.append(pair.comparison)
+        if self.attribution is not None:
+            self.attribution.append(attribution)
 
     def write(self) -> dict[str, dict[str, Any]]:
         """Write the parts (runs in run_id order); return {table: record}."""
@@ -174,6 +201,9 @@ class ShardWriter:
                      else sch.empty_table())
             records[t] = write_part(table.cast(sch), part_path(self.out, t, self.shard_index))
         records[PAIRS] = write_part(pairs_arrow(self.pair_rows), part_path(self.out, PAIRS, self.shard_index))
+        if self.attribution is not None:
+            records[ATTRIBUTION] = write_part(attribution_arrow(self.attribution),
+                                              part_path(self.out, ATTRIBUTION, self.shard_index))
         return records
 
 
@@ -207,8 +237,11 @@ def check_part(out: Path, record: dict[str, Any], *, full: bool = True) -> str:
 
 
 def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
-                 remove_bad: bool = False) -> tuple[set[str], list[str]]:
+                 remove_bad: bool = False, attribution: str = "off") -> tuple[set[str], list[str]]:
     """Check every shard's recorded parts; return (complete pair ids, one line per problem).
+
+    ``attribution``: the sweep's ``output.attribution``; unless off, each shard must also have
+    recorded an attribution part written with that scope, or it is recomputed.
 
     A shard counts only if its status file records parts written with ``shard_size``, none of its
     pairs failed, and every part is present with the recorded size (and sha256, if ``full``).
@@ -232,16 +265,18 @@ def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
         if st.get("shard_size") != shard_size:
             bad = f"its parts were cut with shard size {st.get('shard_size')}, not {shard_size}"
         else:
-            for t in TABLES:
+            for t in tables_of(attribution):
                 rec = parts.get(t)
                 bad = f"no {t} part recorded" if rec is None else check_part(out, rec, full=full)
                 if bad:
                     break
+            if not bad and attribution != "off" and st.get("attribution") != attribution:
+                bad = f"its attribution part has scope {st.get('attribution')}, not {attribution}"
         if bad:
             problems.append(f"shard {idx}: {bad}")
             if remove_bad:
                 sp.unlink(missing_ok=True)
-                for t in TABLES:
+                for t in (*TABLES, ATTRIBUTION):
                     part_path(out, t, idx).unlink(missing_ok=True)
             continue
         if all(r["status"] in ("ok", "skipped") for r in st["pairs"]):  # else: rerun the shard
@@ -249,7 +284,8 @@ def verify_store(out: str | os.PathLike, shard_size: int, *, full: bool = True,
     return complete, problems
 
 
-def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int) -> dict[str, Any] | None:
+def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int,
+                   attribution: str = "off") -> dict[str, Any] | None:
     """The shard's status if it recorded parts of this shard size, no pair failed, and every part
     has its recorded size (the sweep verifies sha256 before it starts: :func:`verify_store`)."""
     out = Path(out)
@@ -258,7 +294,9 @@ def complete_shard(out: str | os.PathLike, shard_index: int, shard_size: int) ->
         return None
     if any(r["status"] not in ("ok", "skipped") for r in st["pairs"]):
         return None
-    if any(t not in st["parts"] or check_part(out, st["parts"][t], full=False) for t in TABLES):
+    if any(t not in st["parts"] or check_part(out, st["parts"][t], full=False) for t in tables_of(attribution)):
+        return None
+    if attribution != "off" and st.get("attribution") != attribution:
         return None
     return st
 
@@ -444,6 +482,26 @@ def coerce_bools(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df
 
 
+def has_attribution_columns(path: str | os.PathLike) -> bool:
+    """Whether comparison.csv carries the §12 revert counts (a sweep with output.attribution on)."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split(",")
+    return schema.COMPARISON_ATTRIBUTION[0].name in header
+
+
+def with_revert_counts(comparison: pd.DataFrame, attribution: pd.DataFrame) -> pd.DataFrame:
+    """comparison rows with the §12 columns appended: per pair, its harmed and rescued traders
+    that revert under each intervention (0 for a pair without changed traders)."""
+    from .attribution import revert_counts
+
+    names = [c.name for c in schema.COMPARISON_ATTRIBUTION]
+    counts = {rid: revert_counts(g) for rid, g in attribution.groupby("run_id", sort=False)}
+    zero = dict.fromkeys(names, 0)
+    extra = pd.DataFrame([counts.get(rid, zero) for rid in comparison["active_run_id"]],
+                         columns=names, index=comparison.index).astype("int64")
+    return pd.concat([comparison, extra], axis=1)
+
+
 def read_comparison_csv(path: str | os.PathLike) -> pd.DataFrame:
     """aggregate/comparison.csv (§8.5) with text and bool columns typed."""
     return coerce_bools(pd.read_csv(path, dtype={c: str for c in STR_COLUMNS}), "comparison")
@@ -581,8 +639,8 @@ class Sweep:
         filtered one is not.
         """
         name = ALIASES.get(name, name)
-        if name not in TABLES:
-            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        if name not in TABLES and name != ATTRIBUTION:
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}, {ATTRIBUTION}")
         if name == PAIRS or (columns is None and where is None):
             if name not in self._cache:
                 if name == PAIRS:
@@ -611,6 +669,9 @@ class Sweep:
         cols, conds = _projection(name, columns, where)
         if self.format == "parquet":
             return read_parquet_runs(self.path, name, self._run_ids, self._parts, cols, conds, reduce)
+        if name == ATTRIBUTION:
+            raise FileNotFoundError(f"{self.path} is a csv-format sweep: the attribution table (§12) is "
+                                    f"written to the Parquet store only")
         paths = self._csv_paths(name)
         if not paths:
             raise FileNotFoundError(f"no {name}.csv found under {self.path}/{{passive,active}}/runs/*/")
@@ -679,6 +740,16 @@ class Sweep:
     inventory_timeseries = property(lambda self: self.table("inventory_timeseries"))
     system_state_timeseries = property(lambda self: self.table("system_state_timeseries"))
     traders = property(lambda self: self.table("traders"))
+
+    @property
+    def attribution(self) -> pd.DataFrame:
+        """The counterfactual attribution (§12) of the selected pairs: one row per changed trader;
+        empty, with its columns, when the sweep did not write it (``output.attribution: off``, or a
+        csv-format sweep)."""
+        if self.format != "parquet" or not any(ATTRIBUTION in st["parts"] for st in self._parts.values()):
+            return table_schema(ATTRIBUTION).empty_table().to_pandas()
+        return self.table(ATTRIBUTION)
+
     comparison = property(lambda self: self.table(PAIRS))
     repayments = repayment_events
     inventory = inventory_timeseries
@@ -734,8 +805,9 @@ class Sweep:
     # --- SQL ------------------------------------------------------------------------------------
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query; every table (trades, repayment_events, inventory_timeseries,
-        system_state_timeseries, traders, comparison, registry, and each row-level analysis table
-        ``aggregate/<name>.parquet`` the report wrote, §8.6) is a view over the files in place."""
+        system_state_timeseries, traders, comparison, registry, attribution when the sweep wrote
+        it, §12, and each row-level analysis table ``aggregate/<name>.parquet`` the report wrote,
+        §8.6) is a view over the files in place."""
         con = self.connect()
         try:
             return con.execute(query).df()
@@ -757,10 +829,12 @@ class Sweep:
             pass                              # and DuckDB refuses to change the setting
         for t in tables:
             con.execute(f"CREATE VIEW {t} AS {self._duck_source(t)}")
+        if self.format == "parquet" and any((self.path / "tables" / ATTRIBUTION).glob("part-*.parquet")):
+            con.execute(f"CREATE VIEW {ATTRIBUTION} AS {self._duck_source(ATTRIBUTION)}")
         comp = self.path / "aggregate" / "comparison.csv"
         if comp.is_file():
             con.execute(f"CREATE VIEW comparison AS SELECT * FROM read_csv({_sql_str(comp)}, "
-                        f"header=true, columns={_duck_columns('comparison')})")
+                        f"header=true, columns={_duck_columns('comparison', comp)})")
         elif self.format == "parquet":
             con.execute(f"CREATE VIEW comparison AS {self._duck_source(PAIRS)}")
         reg = self.path / "registry.csv"
@@ -791,8 +865,11 @@ class Sweep:
 _DUCK_TYPE = {"int": "BIGINT", "Int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR"}
 
 
-def _duck_columns(file: str) -> str:
-    items = ", ".join(f"'{n}': '{_DUCK_TYPE[d]}'" for n, d in schema.dtypes(file).items())
+def _duck_columns(file: str, path: Path | None = None) -> str:
+    types = schema.dtypes(file)
+    if file == "comparison" and path is not None and has_attribution_columns(path):
+        types = types | {c.name: c.dtype for c in schema.COMPARISON_ATTRIBUTION}
+    items = ", ".join(f"'{n}': '{_DUCK_TYPE[d]}'" for n, d in types.items())
     return "{" + items + "}"
 
 
@@ -899,7 +976,8 @@ def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | No
     if parts is None:
         parts = recorded_parts(sweep_dir)
     if run_ids is None:  # only the parts a status record lists (a part copied in is ignored)
-        files = [sweep_dir / "tables" / st["parts"][table]["file"] for _, st in sorted(parts.items())]
+        files = [sweep_dir / "tables" / st["parts"][table]["file"] for _, st in sorted(parts.items())
+                 if table in st["parts"]]  # attribution (§12) is optional: only shards that wrote it
         if not files:
             raise FileNotFoundError(f"no recorded Parquet parts under {folder}")
         if columns is None and where is None and reduce is None:
@@ -910,7 +988,7 @@ def _read_parquet_runs(sweep_dir: Path, table: str, run_ids: frozenset[str] | No
     pairs = {r.split("_", 1)[1] for r in run_ids}
     files = []
     for idx, st in sorted(parts.items()):
-        if any(rec["pair_id"] in pairs for rec in st["pairs"]):
+        if table in st["parts"] and any(rec["pair_id"] in pairs for rec in st["pairs"]):
             files.append(str(sweep_dir / "tables" / st["parts"][table]["file"]))
     if not files:
         return _reduced(out_sch.empty_table(), reduce)

@@ -8,6 +8,7 @@ the projection. :class:`Projection` says how rolling flows are treated (rev 2: R
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -187,13 +188,14 @@ def _gap_without(ev: dict[int, list[float]], tk: Ticket, cash: float, t: int, H:
 
 
 def best_sale(book: Book, market: Market, i: int, t: int, H: int, proj: Projection | bool,
-              ) -> tuple[float, Ticket | None, float]:
+              blocked: Sequence[bool] | None = None) -> tuple[float, Ticket | None, float]:
     """§4.2 greedy ticket choice: (gap now, ticket to sell or None, gap after selling it).
 
     Among tradable held tickets (tau >= 1, exec_bid defined) pick the largest strict gap
     reduction; ties go to the shortest tau, then the highest exec_bid, then the lowest id. Selling
     a ticket removes it together with all its projected successors (R2.1). Tickets with the same
     due day and distance share their bucket and their flows: one evaluation each.
+    ``blocked[j]`` (§12 ``paper_sales``) removes the tickets issued by j from the choice.
     """
     proj = _as_projection(proj)
     S, cash = book.S, book.cash[i]
@@ -201,7 +203,7 @@ def best_sale(book: Book, market: Market, i: int, t: int, H: int, proj: Projecti
     g0 = gap_from_events(cash, ev, t, H)
     groups: dict[tuple[int, int], Ticket] = {}
     for tk in book.held[i].values():
-        if tk.due <= t:
+        if tk.due <= t or (blocked is not None and blocked[tk.issuer]):
             continue
         key = (tk.due, tk.dT)
         first = groups.get(key)
@@ -242,10 +244,14 @@ def lender_gap(book: Book, h: int, t: int, H: int, new_due: int, cash_after: flo
     return gap_from_events(cash_after, ev, t + 1, H)
 
 
-def has_tradable_ticket(book: Book, market: Market, i: int, t: int) -> bool:
-    """§4.2 eligibility: some held ticket with tau >= 1 whose bucket has an executable bid."""
+def has_tradable_ticket(book: Book, market: Market, i: int, t: int,
+                        blocked: Sequence[bool] | None = None) -> bool:
+    """§4.2 eligibility: some held ticket with tau >= 1 whose bucket has an executable bid (and,
+    with ``blocked``, §12 ``paper_sales``, whose issuer j is not blocked)."""
     seen = set()
     for tk in book.held[i].values():
+        if blocked is not None and blocked[tk.issuer]:
+            continue
         if tk.due > t and tk.due not in seen:
             seen.add(tk.due)
             if market.exec_bid(bucket_of(tk.due - t)) is not None:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import SweepConfigError
 from ..params import ModelParams, describe_errors
@@ -75,6 +75,13 @@ MODEL_FIELDS = tuple(ModelParams.model_fields)
 
 
 # --- the file's structure ----------------------------------------------------------------------
+#: output.attribution when the sweep file does not say (§12). Measured on plan024 by
+#: benchmarks/bench_attribution.py (2 workers, loaded machine): harmed adds 42% to the sweep's time,
+#: changed 526%; both exceed the 40% budget, so the default stays off and every existing output
+#: (the store's file set included) is unchanged. A sweep file asks for it: `attribution: harmed`.
+DEFAULT_ATTRIBUTION = "off"
+
+
 class OutputOptions(BaseModel):
     """How a sweep writes its output (conventions: Outputs)."""
 
@@ -88,6 +95,26 @@ class OutputOptions(BaseModel):
     format: Literal["parquet", "csv"] = Field(
         "parquet", description="parquet: tables/<table>/ Parquet parts, one per shard (issue 10); "
                                "csv: per-run CSV folders {passive,active}/runs/<run_id>/*.csv")
+    attribution: Literal["off", "harmed", "changed"] = Field(
+        DEFAULT_ATTRIBUTION,
+        description="counterfactual attribution per changed trader (§12): the store table attribution and "
+                    "revert counts in comparison.csv; harmed: harmed traders only; changed: harmed, rescued "
+                    f"and moved traders; off: none. Unset: {DEFAULT_ATTRIBUTION} (always off with format csv)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_attribution(cls, data: Any) -> Any:
+        """Unset (or null) attribution: off under format csv, DEFAULT_ATTRIBUTION otherwise."""
+        if isinstance(data, dict) and data.get("attribution") is None:
+            data = {**data, "attribution": "off" if data.get("format") == "csv" else DEFAULT_ATTRIBUTION}
+        return data
+
+    @model_validator(mode="after")
+    def _attribution_needs_parquet(self) -> "OutputOptions":
+        if self.format == "csv" and self.attribution != "off":
+            raise ValueError("attribution must be off with format csv (the attribution table lives in the "
+                             "Parquet store)")
+        return self
 
 
 class SweepConfig(BaseModel):
@@ -129,6 +156,8 @@ class SweepConfig(BaseModel):
             if key in ("shard_size", "format"):
                 out = data.get("output") if isinstance(data.get("output"), dict) else {}
                 data["output"] = {**out, key: value}
+                if key == "format" and value == "csv":  # --format csv: the csv layout has no attribution table
+                    data["output"]["attribution"] = "off"
             else:
                 data[key] = value
         try:

@@ -43,11 +43,13 @@ def executed_path(out_dir: str | os.PathLike, shard_index: int) -> Path:
     return Path(out_dir) / "executed" / f"shard_{shard_index:04d}.ipynb"
 
 
-def complete_pairs(out: Path, pair_ids: set[str], fmt: str = "csv", shard_size: int = 0) -> set[str]:
+def complete_pairs(out: Path, pair_ids: set[str], fmt: str = "csv", shard_size: int = 0,
+                   attribution: str = "off") -> set[str]:
     """The pairs of ``pair_ids`` that are complete: csv, their row file exists; parquet, their
-    shard's recorded parts are present with their recorded sizes (checksums: :func:`store.verify_store`)."""
+    shard's recorded parts (with an attribution part of that scope unless ``attribution`` is off) are present with their recorded sizes (checksums:
+    :func:`store.verify_store`)."""
     if fmt == "parquet":
-        return store.verify_store(out, shard_size, full=False)[0] & pair_ids
+        return store.verify_store(out, shard_size, full=False, attribution=attribution)[0] & pair_ids
     folder = out / "aggregate" / "pairs"
     if not folder.is_dir():
         return set()
@@ -68,7 +70,8 @@ def build_registry(config: SweepConfig, out: Path, pairs: list[PairSpec], shard_
             old = pd.read_csv(old_path).set_index("pair_id").to_dict("index")
     records = {r["pair_id"]: r for st in statuses.values() for r in st["pairs"]}
     fmt = config.output.format
-    complete = complete_pairs(out, {p.pair_id for p in pairs}, fmt, shard_size)
+    complete = complete_pairs(out, {p.pair_id for p in pairs}, fmt, shard_size,
+                              config.output.attribution)
     axes = list(dict.fromkeys([*config.grid, "kappa", "concentration", "mu", "outside_mid_ratio"]))
     rows = []
     for spec in pairs:

@@ -153,7 +153,8 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
     fmt = config.output.format
     damaged: list[str] = []
     if fmt == "parquet":  # verify every recorded part (size and sha256); drop damaged shards
-        done_before, damaged = store.verify_store(out, shard_size, full=True, remove_bad=True)
+        done_before, damaged = store.verify_store(out, shard_size, full=True, remove_bad=True,
+                                                  attribution=config.output.attribution)
         done_before &= ids
     else:
         done_before = complete_pairs(out, ids)
@@ -186,7 +187,8 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
         say(f"integrity: {problem}: recomputing that shard")
     if done_before:
         n_ok_shards = sum(all(p.pair_id in done_before for p in sh) for sh in shards)
-        verified = (f" ({n_ok_shards} shard(s) whose {len(store.TABLES) * n_ok_shards} Parquet parts "
+        n_parts = len(store.tables_of(config.output.attribution)) * n_ok_shards
+        verified = (f" ({n_ok_shards} shard(s) whose {n_parts} Parquet parts "
                     f"match their recorded row counts and sha256)" if fmt == "parquet" else "")
         say(f"resuming: {len(done_before)} of {len(pairs)} pairs already complete{verified}, skipping them")
     _note_large_pairs(pairs, say)
@@ -240,6 +242,8 @@ def _run_locked(config: SweepConfig, out: Path, lock: SweepLock, *, engine: str,
             ok_ids = registry.loc[registry["status"] != "failed", "pair_id"].tolist()
             comparison = (store.read_pairs_parquet(out, ok_ids) if fmt == "parquet"
                           else collect_comparison(out, ok_ids))
+            if config.output.attribution != "off":  # §12: revert counts per pair, appended
+                comparison = store.with_revert_counts(comparison, _attribution_rows(out))
             atomic.write_csv(comparison, out / "aggregate" / "comparison.csv")
         except OSError as e:
             write_error = e
@@ -345,6 +349,14 @@ def _wait_with_progress(futures: dict[cf.Future, int], out: Path, ids: set[str],
             f"are recorded as failed, rerun to resume")
 
 
+def _attribution_rows(out: Path) -> pd.DataFrame:
+    """Every attribution row of the store (§12; empty when no shard wrote any)."""
+    try:  # only the parts a status record lists
+        return store.read_parquet_runs(out, store.ATTRIBUTION, None).to_pandas()
+    except FileNotFoundError:
+        return store.table_schema(store.ATTRIBUTION).empty_table().to_pandas()
+
+
 def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.PathLike | None = None) -> Path:
     """The sweep folder of ``sweep_file``, built inline in this process if any pair is missing
     (the analysis notebooks' default: the smoke sweep under ``<repo>/outputs/smoke``)."""
@@ -352,7 +364,8 @@ def ensure_sweep(sweep_file: str | os.PathLike = SMOKE_FILE, out_dir: str | os.P
     out = Path(out_dir).resolve() if out_dir else outputs_dir() / config.name
     ids = {p.pair_id for p in config.pairs()}
     if ((out / "aggregate" / "comparison.csv").exists()
-            and complete_pairs(out, ids, config.output.format, config.output.shard_size) == ids):
+            and complete_pairs(out, ids, config.output.format, config.output.shard_size,
+                               config.output.attribution) == ids):
         check_out_dir(config, out)
         return out
     # another process (e.g. a second notebook under nbval) may be building it: wait for it

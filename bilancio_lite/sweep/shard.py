@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import atomic, store
+from ..attribution import attribute
 from ..engine import simulate_pair
 from ..errors import SweepGoneError, one_line
 from ..logs import collect_comparison, pair_row_path, write_pair
@@ -92,9 +93,10 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     started = now()
     records = []
     parquet = job.config.output.format == "parquet"
-    writer = store.ShardWriter(job.out_dir, job.shard_index) if parquet else None
+    scope = job.config.output.attribution
+    writer = store.ShardWriter(job.out_dir, job.shard_index, attribution=scope != "off") if parquet else None
     if parquet:  # a shard whose recorded parts are all there was done before: write nothing
-        done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size)
+        done = store.complete_shard(job.out_dir, job.shard_index, job.shard_size, scope)
         if done is not None and {r["pair_id"] for r in done["pairs"]} == {p.pair_id for p in job.pairs}:
             return {**done, "pairs": [{**r, "status": "skipped", "wall_time": None} for r in done["pairs"]]}
     ran = 0  # pairs run (ok or failed) so far
@@ -108,7 +110,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         try:
             pair = simulate_pair(spec.params)
             if writer is not None:  # parquet: the shard's parts are written once, after the loop
-                writer.add_pair(pair)
+                # §12: the pair's counterfactual attribution, kept with its tables (all or nothing)
+                writer.add_pair(pair, None if scope == "off" else attribute(pair, scope=scope))
             else:
                 write_pair(pair, job.out_dir, update_comparison=False)
             records.append({**rec, "status": "ok", "wall_time": time.perf_counter() - t0, "error": ""})
@@ -124,6 +127,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     if writer is not None:  # parts first, then the status file that records them (the commit)
         status["format"] = "parquet"
         status["parts"] = writer.write()
+        if scope != "off":  # the scope its attribution part was written with (§12)
+            status["attribution"] = scope
         _check_guard(job)
     atomic.write_text(job.status_path, json.dumps(status, indent=1))
     counter_path(job.out_dir, job.shard_index).unlink(missing_ok=True)  # the status file counts now
