@@ -177,7 +177,9 @@ def breakable_headers(page: str) -> str:
 
 # --- the front page ------------------------------------------------------------------------------
 def _read(sweep: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(sweep / "aggregate" / f"{name}.csv")
+    from .analysis.io import read_table  # either format (§8.6: row-level tables are Parquet)
+
+    return read_table(sweep, name)
 
 
 def _answer_01(sweep: Path) -> str:
@@ -211,9 +213,14 @@ def _answer_05(sweep: Path) -> str:
 
 
 def _answer_06(sweep: Path) -> str:
+    from .analysis.channels import takeaway_channels
     from .analysis.why import takeaway_mechanisms
 
-    return takeaway_mechanisms(_read(sweep, "why_mechanism_counts"))
+    try:  # the counterfactual channels (§12) when the sweep wrote attribution rows
+        return takeaway_channels(_read(sweep, "why_channel_shares"), "rule_set")
+    except FileNotFoundError:
+        return ("No attribution in this sweep; first-match labels, unverified: "
+                + takeaway_mechanisms(_read(sweep, "why_mechanism_counts")))
 
 
 def _answer_07(sweep: Path) -> str:
