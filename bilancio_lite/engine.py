@@ -238,6 +238,7 @@ class Run:
         """S5 (A): the order-flow loop (§4.4). Explicit queues are for the §11 harness tests."""
         book, p, m = self.book, self.p, self.market
         theta_S = p.theta * self.S
+        is_open = p.market_open(t)  # §4.4 trading window: closed days build empty queues
         if sellers is None:
             sellers, buyers_auto = [], []
             for i in range(self.N):
@@ -246,6 +247,8 @@ class Run:
                     continue
                 if not book.held[i]:  # §4.3 (R2.5): k(i) is cleared when the trader holds no claim
                     self.k_issuer[i] = None
+                if not is_open:
+                    continue
                 g = liquidity_gap(book, i, t, self.H, self.proj)
                 if g > theta_S:
                     if has_tradable_ticket(book, m, i, t):
@@ -261,17 +264,18 @@ class Run:
                 self.sells_today[i] = 0
         n = order_flow(sellers, buyers or [], self.rng, p.pi_sell, p.N_max,
                        lambda i: self._try_sell(i, t), lambda i: self._try_buy(i, t))
-        rationed = self._rationed_sellers(t)
+        rationed = self._rationed_sellers(t, is_open)
         self.today.sys["n_rationed_sellers"] = rationed
         self.counters.rationed += rationed
         return n
 
-    def _rationed_sellers(self, t: int) -> int:
+    def _rationed_sellers(self, t: int, is_open: bool = True) -> int:
         """§4.2 (R2.4, instrumentation only): at the end of S5, non-defaulted traders with a gap
-        above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid.
+        above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid
+        (on a day outside the §4.4 trading window no bid is executable).
         Reads the state, changes nothing: no queue, no draw."""
         book, m = self.book, self.market
-        bid = [m.exec_bid(b) is not None for b in range(3)]
+        bid = [is_open and m.exec_bid(b) is not None for b in range(3)]
         if all(bid):  # every bucket can be sold into: nobody is rationed
             return 0
         theta_S, n = self.p.theta * self.S, 0

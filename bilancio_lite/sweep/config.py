@@ -45,7 +45,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import SweepConfigError
-from ..params import ModelParams, describe_errors
+from ..params import OMITTED_AT_DEFAULT, ModelParams, describe_errors
 from ..schema import GRID_AXES
 
 #: The repository root; the smoke sweep (params/smoke.yaml) is the default of the shard notebook
@@ -344,6 +344,9 @@ def _resolve_model(raw: SweepConfig, lines: list[str]) -> dict[str, Any]:
     resolved = p.model_dump(mode="json")
     for key in list(RESERVED) + list(raw.grid):
         resolved.pop(key, None)
+    for key in OMITTED_AT_DEFAULT:  # later fields at their default: earlier sweeps keep their hash
+        if key in resolved and resolved[key] == ModelParams.model_fields[key].default:
+            del resolved[key]
     return resolved
 
 
