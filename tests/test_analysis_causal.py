@@ -121,3 +121,20 @@ def test_find_companion(tmp_path):
     c = find_companion("horizons", "", main)
     assert c.found and c.path == tmp_path / "horizons"
     assert not find_companion("horizons", tmp_path / "elsewhere", main).found
+
+
+def test_timing_summary_by_hand():
+    from bilancio_lite.analysis.window import takeaway_timing, timing_summary
+    comp = pd.DataFrame([
+        dict(rollover_price="par", rollover_lender="forced", total_trades=10, trade_day_share_day0=1.0,
+             last_customer_trade_day=0, defaults_after_cycle1_passive=0),
+        dict(rollover_price="par", rollover_lender="forced", total_trades=30, trade_day_share_day0=0.9,
+             last_customer_trade_day=4, defaults_after_cycle1_passive=0),
+        dict(rollover_price="par", rollover_lender="forced", total_trades=0, trade_day_share_day0=None,
+             last_customer_trade_day=None, defaults_after_cycle1_passive=0),
+        dict(rollover_price="risk_priced", rollover_lender="forced", total_trades=5, trade_day_share_day0=0.2,
+             last_customer_trade_day=17, defaults_after_cycle1_passive=3)])
+    t = timing_summary(comp).set_index("rollover_price")
+    assert t.loc["par", "share_day0"] == pytest.approx(37 / 40) and t.loc["par", "pairs_trading_after_day0"] == 1
+    assert t.loc["risk_priced", "pairs_defaulting_after_cycle1"] == 1 and t.loc["risk_priced", "last_trade_day"] == 17
+    assert "92.5% of 40 customer trades happen on day 0" in takeaway_timing(t.reset_index())

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ._common import empty_frame, require
 
-__all__ = ["WINDOW_COLUMNS", "OPEN_EVERY_DAY", "window_effect", "takeaway_window"]
+__all__ = ["WINDOW_COLUMNS", "OPEN_EVERY_DAY", "TIMING_COLUMNS", "window_effect", "takeaway_window",
+           "timing_summary", "takeaway_timing"]
 
 #: ``market_open_until`` of a window open every day (blank in comparison.csv) in these tables.
 OPEN_EVERY_DAY: int = -1
@@ -114,3 +115,44 @@ def takeaway_window(table: pd.DataFrame, variant: str, reach: float = 0.9) -> st
     elif f["mean_effect"] > 0:
         parts.append(f"; no earlier closing day reaches {reach:.0%} of it")
     return "".join(parts) + "."
+
+
+TIMING_COLUMNS: list[str] = ["rollover_price", "rollover_lender", "n_pairs", "customer_trades", "share_day0",
+                             "pairs_trading_after_day0", "last_trade_day", "defaults_after_cycle1_passive",
+                             "pairs_defaulting_after_cycle1"]
+
+
+def timing_summary(comparison: pd.DataFrame) -> pd.DataFrame:
+    """When trading and defaults happen, per rollover rule (§5.4, §7.5): customer trades, the
+    share executed on day 0 (trade-weighted), pairs with a trade after day 0, the last trade day,
+    and the defaulted lineages after cycle 1 of the passive runs (and the pairs with any)."""
+    need = ["rollover_price", "rollover_lender", "total_trades", "trade_day_share_day0",
+            "last_customer_trade_day", "defaults_after_cycle1_passive"]
+    require(comparison, need, "comparison")
+    if comparison.empty:
+        return empty_frame(TIMING_COLUMNS)
+    df = comparison.assign(_day0=comparison["total_trades"] * comparison["trade_day_share_day0"].fillna(0.0),
+                           _late=comparison["last_customer_trade_day"].fillna(0) > 0,
+                           _cyc=comparison["defaults_after_cycle1_passive"] > 0)
+    g = df.groupby(["rollover_price", "rollover_lender"], sort=True)
+    out = g.agg(n_pairs=("total_trades", "size"), customer_trades=("total_trades", "sum"), _day0=("_day0", "sum"),
+                pairs_trading_after_day0=("_late", "sum"), last_trade_day=("last_customer_trade_day", "max"),
+                defaults_after_cycle1_passive=("defaults_after_cycle1_passive", "sum"),
+                pairs_defaulting_after_cycle1=("_cyc", "sum")).reset_index()
+    out["share_day0"] = np.where(out["customer_trades"] > 0, out["_day0"] / out["customer_trades"].where(
+        out["customer_trades"] > 0), np.nan)
+    return out[TIMING_COLUMNS]
+
+
+def takeaway_timing(timing: pd.DataFrame) -> str:
+    """One sentence per rollover rule: share of trades on day 0 and defaults after cycle 1."""
+    if timing.empty:
+        return "No pairs."
+    parts = []
+    for r in timing.itertuples():
+        share = "no customer trade" if r.customer_trades == 0 else f"{r.share_day0:.1%} of {int(r.customer_trades)} customer trades happen on day 0"
+        last = "" if pd.isna(r.last_trade_day) else f", the last on day {int(r.last_trade_day)}"
+        parts.append(f"Under {r.rollover_price} rollover ({r.rollover_lender} lender) {share}{last}; "
+                     f"{int(r.pairs_defaulting_after_cycle1)} of {int(r.n_pairs)} passive runs have a default "
+                     f"after the first cycle")
+    return ". ".join(parts) + "."
