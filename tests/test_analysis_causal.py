@@ -97,7 +97,7 @@ def test_logits_recover_the_signs_and_cluster_by_seed():
     assert m.loc[("defaulted", "cash_debt"), "dy_dx"] < -0.3 and m.loc[("defaulted", "cash_debt"), "p_value"] < 1e-6
     assert abs(m.loc[("defaulted", "mismatch"), "dy_dx"]) < 0.01  # no effect in the data
     assert m.loc[("used_dealer", "mismatch"), "dy_dx"] > 0.05
-    assert (m["se_type"] == "clustered by seed").all() and (m["n_clusters"] == 5).all()
+    assert (m["se_type"] == "clustered by seed").all() and (m["n_clusters"] == 5).all() and m["converged"].all()
     # only traders with cash/debt < 1 are fitted: 2 rows (passive, active) each
     n_can = int((_traders()["init_cash_debt_ratio"] < 1).sum())
     assert m.loc[("defaulted", "cash_debt"), "n_obs"] == 2 * n_can

@@ -23,6 +23,8 @@ reported separately (:func:`cannot_default_summary`): they never trade and dilut
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -40,7 +42,7 @@ REGRESSORS: dict[str, str] = {
 }
 CONTROLS: tuple[str, ...] = ("log_kappa", "log_c", "mu", "rho")
 MARGINS_COLUMNS: list[str] = ["outcome", "regressor", "description", "dy_dx", "std_err", "ci_low", "ci_high",
-                              "p_value", "n_obs", "n_clusters", "se_type", "mean_outcome"]
+                              "p_value", "n_obs", "n_clusters", "se_type", "mean_outcome", "converged"]
 SUMMARY_COLUMNS: list[str] = ["group", "n_traders", "default_rate_passive", "default_rate_active",
                               "dealer_use_rate"]
 
@@ -79,9 +81,12 @@ def _fit(frame: pd.DataFrame, outcome: str, regressors: list[str]) -> pd.DataFra
         se_type = "clustered by seed"
     else:
         cov = dict(cov_type="HC1")
-        se_type = "HC1 (one seed: no clustering possible)"
-    res = smf.logit(formula, data=frame).fit(disp=0, maxiter=200, **cov)
-    mfx = res.get_margeff(at="overall").summary_frame()
+        se_type = "HC1, one seed: no clustering possible"
+    with warnings.catch_warnings():  # non-convergence is reported in the table, not as a warning
+        warnings.simplefilter("ignore")
+        res = smf.logit(formula, data=frame).fit(disp=0, maxiter=200, **cov)
+        mfx = res.get_margeff(at="overall").summary_frame()
+    converged = bool(res.mle_retvals.get("converged", False))
     rows = []
     for r in regressors:
         m = mfx.loc[r]
@@ -90,7 +95,7 @@ def _fit(frame: pd.DataFrame, outcome: str, regressors: list[str]) -> pd.DataFra
                      "ci_low": float(m["Conf. Int. Low"]), "ci_high": float(m["Cont. Int. Hi."]),
                      "p_value": float(m["Pr(>|z|)"]), "n_obs": int(res.nobs),
                      "n_clusters": n_seeds if n_seeds >= 2 else 0, "se_type": se_type,
-                     "mean_outcome": float(frame[outcome].mean())})
+                     "mean_outcome": float(frame[outcome].mean()), "converged": converged})
     return pd.DataFrame(rows, columns=MARGINS_COLUMNS)
 
 
@@ -135,6 +140,9 @@ def takeaway_margins(margins: pd.DataFrame) -> str:
         if sig.empty:
             parts.append(f"No initial condition moves the probability of {name} significantly (p < 0.05)")
         else:
-            eff = "; ".join(f"{r.description} {r.dy_dx:+.3f} per unit" for r in sig.itertuples())
-            parts.append(f"Probability of {name}, holding the grid fixed ({g['se_type'].iloc[0]}): {eff}")
+            eff = "; ".join(f"{r.description} {r.dy_dx:+.3f}" + (" (with vs without)" if r.regressor == "active"
+                                                                  else " per unit") for r in sig.itertuples())
+            note = "" if g["converged"].all() else " (the fit did not converge: read with care)"
+            parts.append(f"Probability of {name}, holding the grid fixed, standard errors "
+                         f"{g['se_type'].iloc[0]}{note}: {eff}")
     return ". ".join(parts) + "."
