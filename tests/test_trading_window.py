@@ -196,3 +196,23 @@ def test_market_maker_pnl_columns():
     no_trade = simulate_pair(n_traders=20, Q_total=2000.0, mu=0.0)
     assert no_trade.comparison["total_trades"] == 0
     assert no_trade.comparison["avoided_defaults_per_mm_loss"] is None
+
+
+def test_a_store_written_before_the_new_columns_still_opens(smoke_ref, tmp_path):
+    """comparison.csv of a sweep made by 6830021 lacks the six columns added here: the SQL view
+    and the pandas reader take the file's own columns (old stores, e.g. plan024_r20, stay readable)."""
+    import shutil
+
+    import pandas as pd
+
+    from bilancio_lite.analysis import load_sweep
+    from bilancio_lite.store import load_sweep as load_store
+
+    old = tmp_path / "old"
+    shutil.copytree(smoke_ref, old)
+    comp = old / "aggregate" / "comparison.csv"
+    df = pd.read_csv(comp, dtype=str, keep_default_na=False)
+    df[BASELINE["comparison_columns"]].to_csv(comp, index=False)
+    n = load_store(old).sql("SELECT count(*) AS n, sum(total_trades) AS t FROM comparison")
+    assert int(n["n"].iloc[0]) == 16 and int(n["t"].iloc[0]) == int(df["total_trades"].astype(int).sum())
+    assert len(load_sweep(old).comparison.columns) == len(BASELINE["comparison_columns"])
