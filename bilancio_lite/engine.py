@@ -264,17 +264,18 @@ class Run:
                 self.sells_today[i] = 0
         n = order_flow(sellers, buyers or [], self.rng, p.pi_sell, p.N_max,
                        lambda i: self._try_sell(i, t), lambda i: self._try_buy(i, t))
-        rationed = self._rationed_sellers(t, is_open)
+        rationed = self._rationed_sellers(t)
         self.today.sys["n_rationed_sellers"] = rationed
         self.counters.rationed += rationed
         return n
 
-    def _rationed_sellers(self, t: int, is_open: bool = True) -> int:
+    def _rationed_sellers(self, t: int) -> int:
         """§4.2 (R2.4, instrumentation only): at the end of S5, non-defaulted traders with a gap
         above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid
         (on a day outside the §4.4 trading window no bid is executable).
         Reads the state, changes nothing: no queue, no draw."""
         book, m = self.book, self.market
+        is_open = self.p.market_open(t)
         bid = [is_open and m.exec_bid(b) is not None for b in range(3)]
         if all(bid):  # every bucket can be sold into: nobody is rationed
             return 0
