@@ -248,6 +248,7 @@ class Run:
         book, p, m = self.book, self.p, self.market
         theta_S = p.theta * self.S
         no_sell, no_buy, blocked = self.no_sell, self.no_buy, self.no_paper_sale  # §12 masks
+        is_open = p.market_open(t)  # §4.4 trading window: closed days build empty queues
         if sellers is None:
             sellers, buyers_auto = [], []
             for i in range(self.N):
@@ -256,6 +257,8 @@ class Run:
                     continue
                 if not book.held[i]:  # §4.3 (R2.5): k(i) is cleared when the trader holds no claim
                     self.k_issuer[i] = None
+                if not is_open:
+                    continue
                 g = liquidity_gap(book, i, t, self.H, self.proj)
                 if g > theta_S:
                     if (no_sell is None or not no_sell[i]) and has_tradable_ticket(book, m, i, t, blocked):
@@ -278,10 +281,12 @@ class Run:
 
     def _rationed_sellers(self, t: int) -> int:
         """§4.2 (R2.4, instrumentation only): at the end of S5, non-defaulted traders with a gap
-        above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid.
+        above theta*S that hold a ticket with tau >= 1 but none whose bucket has an executable bid
+        (on a day outside the §4.4 trading window no bid is executable).
         Reads the state, changes nothing: no queue, no draw."""
         book, m = self.book, self.market
-        bid = [m.exec_bid(b) is not None for b in range(3)]
+        is_open = self.p.market_open(t)
+        bid = [is_open and m.exec_bid(b) is not None for b in range(3)]
         if all(bid):  # every bucket can be sold into: nobody is rationed
             return 0
         theta_S, n = self.p.theta * self.S, 0

@@ -117,6 +117,8 @@ def comparison_row(p: ModelParams, passive: RunResult, active: RunResult) -> dic
     effect = d_p - d_a
     harmed = sorted(set(active.default_day) - set(passive.default_day))
     rescued = sorted(set(passive.default_day) - set(active.default_day))
+    mm_active, mm_passive = ma["dealer_pnl"] + ma["vbt_pnl"], mp["dealer_pnl"] + mp["vbt_pnl"]
+    mm_cost = mm_passive - mm_active  # what trading cost the market makers (the subsidy)
     return {
         "kappa": p.kappa, "concentration": p.concentration, "mu": p.mu, "monotonicity": p.monotonicity,
         "outside_mid_ratio": p.outside_mid_ratio, "seed": p.seed, "replicate": p.replicate,
@@ -177,4 +179,8 @@ def comparison_row(p: ModelParams, passive: RunResult, active: RunResult) -> dic
         "mean_debt_to_money_active": ma["mean_debt_to_money"],
         "debt_shrink_rate_passive": mp["debt_shrink_rate"],
         "debt_shrink_rate_active": ma["debt_shrink_rate"],
+        "market_open_from": p.market_open_from, "market_open_until": p.market_open_until,
+        "mm_cash_ratio": p.mm_cash, "mm_total_pnl": mm_active, "mm_total_pnl_passive": mm_passive,
+        "avoided_defaults_per_mm_loss": (p.face_value * (mp["defaulted_lineages"] - ma["defaulted_lineages"])
+                                         / mm_cost if mm_cost > 0 else None),
     }

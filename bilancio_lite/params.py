@@ -56,6 +56,11 @@ def size_limits_text() -> str:
 MAX_MONEY: float = 1e12
 MAX_LIQ_WEIGHT: float = 1e12
 
+#: Fields added after the output format was fixed (issue 21). A resolved sweep file leaves them
+#: out while they hold their default, so sweeps that do not use them keep their sweep.yaml and
+#: config hash byte for byte.
+OMITTED_AT_DEFAULT: tuple[str, ...] = ("market_open_from", "market_open_until", "mm_cash_ratio")
+
 #: Fields that never appear in ``id_axes``: already in the base pair id, or labels.
 _NOT_ID_AXES = frozenset({*PAIR_KEYS, "replicate", "detailed_logging", "variant", "id_axes"})
 
@@ -102,6 +107,9 @@ class ModelParams(BaseModel):
         "system", description="system: one loss rate for every bucket; bucket: per last bucket")
     vbt_depth: Literal["finite", "infinite"] = Field(
         "finite", description="finite: VBT cash may not go negative (§3.1)")
+    mm_cash_ratio: float | None = Field(
+        None, ge=0, le=2, description="market makers' cash at t = 0 per unit face of the claims they hold "
+        "(§2.5 step 5; default: outside_mid_ratio, cash = market value)")
 
     # --- traders (§4) ------------------------------------------------------------------------
     horizon_H: int | None = Field(None, ge=0, le=10_000, description="H: gap look-ahead in days (default T)")
@@ -112,6 +120,12 @@ class ModelParams(BaseModel):
     pi_sell: float = Field(0.5, ge=0, le=1, description="SELL probability when both queues are non-empty")
     N_max: int | None = Field(None, ge=1, description="arrivals per day (default unbounded)")
     max_sells_day: int | None = Field(None, ge=1, description="tickets a trader may sell per day (default unbounded)")
+    market_open_from: int = Field(
+        0, ge=0, le=100_000, description="first day on which traders may trade with the market makers "
+        "(§4.4 trading window; default 0)")
+    market_open_until: int | None = Field(
+        None, ge=0, le=100_000, description="last day on which traders may trade with the market makers "
+        "(§4.4 trading window; default: every day to t_end)")
 
     # --- settlement and horizon (§5) -----------------------------------------------------------
     rollover: bool = Field(True, description="continuous issuance: repaid claims roll over (§5.4)")
@@ -207,6 +221,10 @@ class ModelParams(BaseModel):
                 raise ValueError(
                     f"clip_B=false needs outside_mid_ratio >= max(O_min, spread)/2 in every bucket "
                     f"(the outside bid B = M - O/2 would be {low:g} < 0: negative prices break I2)")
+        if self.market_open_until is not None and self.market_open_until < self.market_open_from:
+            raise ValueError(
+                f"market_open_until ({self.market_open_until}) must be >= market_open_from "
+                f"({self.market_open_from}): the trading window would hold no day")
         if self.t_end is not None and self.t_end < 0:
             raise ValueError("t_end must be >= 0")
         for a in self.id_axes:
@@ -218,6 +236,15 @@ class ModelParams(BaseModel):
         return self
 
     # --- derived values ----------------------------------------------------------------------
+    def market_open(self, t: int) -> bool:
+        """§4.4 trading window: whether traders may trade with the market makers on day t."""
+        return self.market_open_from <= t and (self.market_open_until is None or t <= self.market_open_until)
+
+    @property
+    def mm_cash(self) -> float:
+        """§2.5 step 5: the market makers' cash per unit face held at t = 0 (default rho)."""
+        return self.outside_mid_ratio if self.mm_cash_ratio is None else self.mm_cash_ratio
+
     @property
     def S(self) -> float:
         return self.face_value

@@ -170,7 +170,7 @@ def build_initial_state(p: ModelParams, amounts: list[float] | None = None) -> t
         cash = [base[i] * factor for i in range(N)]
     for i in range(N):
         book.cash[i] = cash[i]
-    rho = p.outside_mid_ratio
+    rho = p.mm_cash  # §2.5 step 5: outside_mid_ratio unless mm_cash_ratio sets the cash apart
     for b in range(3):
         book.cash[book.vbt(b)] = rho * S * V[b]
         book.cash[book.dealer(b)] = rho * S * D[b]

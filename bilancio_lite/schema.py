@@ -319,6 +319,12 @@ mean_debt_to_money_passive | float | (addition) mean of debt_to_money over days,
 mean_debt_to_money_active | float | (addition) same, active
 debt_shrink_rate_passive | float | (addition) (F_first - F_last) / F_first, passive
 debt_shrink_rate_active | float | (addition) same, active
+market_open_from | int | (addition, §4.4) first day of the trading window
+market_open_until | Int | (addition, §4.4) last day of the trading window (blank: every day to t_end)
+mm_cash_ratio | float | (addition, §2.5) market makers' cash at t = 0 per unit face held (= outside_mid_ratio unless set apart)
+mm_total_pnl | float | (addition) dealer_total_pnl + vbt_total_pnl: the market makers' P&L at mid over the active run, in u
+mm_total_pnl_passive | float | (addition) the same over the passive run (losses on defaulted claims and marks), in u
+avoided_defaults_per_mm_loss | float | (addition) face of defaulted lineages avoided by trading (S x (defaulted_lineages_passive - defaulted_lineages_active)) per u the market makers lost to trading (mm_total_pnl_passive - mm_total_pnl); blank when trading cost them nothing
 """)
 
 def _attribution_cols() -> tuple[Column, ...]:

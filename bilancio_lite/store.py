@@ -832,9 +832,9 @@ class Sweep:
         if self.format == "parquet" and any((self.path / "tables" / ATTRIBUTION).glob("part-*.parquet")):
             con.execute(f"CREATE VIEW {ATTRIBUTION} AS {self._duck_source(ATTRIBUTION)}")
         comp = self.path / "aggregate" / "comparison.csv"
-        if comp.is_file():
+        if comp.is_file():  # the file's own columns: one written before a column was added still opens
             con.execute(f"CREATE VIEW comparison AS SELECT * FROM read_csv({_sql_str(comp)}, "
-                        f"header=true, columns={_duck_columns('comparison', comp)})")
+                        f"header=true, columns={_duck_columns('comparison', _csv_header(comp))})")
         elif self.format == "parquet":
             con.execute(f"CREATE VIEW comparison AS {self._duck_source(PAIRS)}")
         reg = self.path / "registry.csv"
@@ -865,12 +865,23 @@ class Sweep:
 _DUCK_TYPE = {"int": "BIGINT", "Int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR"}
 
 
-def _duck_columns(file: str, path: Path | None = None) -> str:
+def _duck_columns(file: str, header: Sequence[str] | None = None) -> str:
+    """DuckDB's ``columns`` of a file: every schema column, or those of ``header`` (in its order;
+    a name the schema does not know is read as text)."""
     types = schema.dtypes(file)
-    if file == "comparison" and path is not None and has_attribution_columns(path):
+    if file == "comparison":  # §12: revert counts appended when the sweep wrote attribution
         types = types | {c.name: c.dtype for c in schema.COMPARISON_ATTRIBUTION}
-    items = ", ".join(f"'{n}': '{_DUCK_TYPE[d]}'" for n, d in types.items())
+    names = list(types) if header is None else list(header)
+    items = ", ".join(f"'{n}': '{_DUCK_TYPE[types.get(n, 'str')]}'" for n in names)
     return "{" + items + "}"
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header line."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _sql_str(value: Any) -> str:

@@ -231,3 +231,53 @@ def with_initial_face(table: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataF
     v = out["total_face_traded"].to_numpy(dtype="float64")
     out["traded_face_share"] = np.divide(v, f, out=np.zeros_like(v), where=f > 0)
     return out
+
+
+# --------------------------------------------------------------------------- structural vs behavioural
+#: The two kinds of unchanged pair (issue 21): ``structural`` when no trader can ever close a gap
+#: by selling (every due day is the same, lead = round_half_even(mu*(T-1)) = 0 (§2.2): a claim
+#: pays its holder on the day the holder pays, so a sale below par only widens the gap), and
+#: ``behavioural`` otherwise: trading was possible and the traders' and dealers' choices left the
+#: defaults unchanged.
+UNCHANGED_KINDS: tuple[str, ...] = ("structural", "behavioural")
+KIND_COLUMNS: list[str] = ["kind", "n_pairs", "share", "n_no_trade", "n_zero_default"]
+
+
+def unchanged_kind(no_diff: pd.DataFrame, comparison: pd.DataFrame) -> pd.Series:
+    """``structural`` / ``behavioural`` per row of :func:`no_difference_pairs` (see
+    :data:`UNCHANGED_KINDS`), aligned with ``no_diff``'s index."""
+    pk = list(PAIR_KEYS)
+    if no_diff.empty:
+        return pd.Series([], index=no_diff.index, dtype=object)
+    T = norm_keys(comparison[pk + ["maturity_days"]]).drop_duplicates(pk)
+    m = norm_keys(no_diff[pk]).merge(T, on=pk, how="left")
+    lead = np.array([round(mu * (t - 1)) for mu, t in zip(m["mu"].astype(float), m["maturity_days"].astype(int))])
+    return pd.Series(np.where(lead == 0, UNCHANGED_KINDS[0], UNCHANGED_KINDS[1]), index=no_diff.index)
+
+
+def unchanged_kinds_table(no_diff: pd.DataFrame, kinds: pd.Series) -> pd.DataFrame:
+    """Counts per kind: pairs, share of the unchanged pairs, pairs without any dealer-trader trade,
+    and zero-default pairs (nothing to rescue)."""
+    n = len(no_diff)
+    rows = []
+    for k in UNCHANGED_KINDS:
+        g = no_diff.loc[kinds == k]
+        rows.append({"kind": k, "n_pairs": len(g), "share": len(g) / n if n else np.nan,
+                     "n_no_trade": int((g["trader_dealer_trade_count"] == 0).sum()),
+                     "n_zero_default": int(g["zero_default_pair"].astype(bool).sum())})
+    return pd.DataFrame(rows, columns=KIND_COLUMNS)
+
+
+def takeaway_user_count(kinds_table: pd.DataFrame, n_pairs_total: int, user_count: int = 108) -> str:
+    """The paragraph relating this sweep's unchanged pairs to the user's "108 pairs"."""
+    n = int(kinds_table["n_pairs"].sum())
+    s = int(kinds_table.loc[kinds_table["kind"] == "structural", "n_pairs"].sum())
+    b = n - s
+    return (f"The user's earlier system reported {user_count} identical pairs of its 625; this sweep has "
+            f"{n} unchanged pairs of {n_pairs_total}. {s} of them are structural (every due day the same, "
+            f"mu = 0 on this grid: no trade can help by construction) and {b} behavioural. The counts are "
+            f"not comparable one for one: the earlier system differed in rules that move the count "
+            f"(model.md §9: holder claims sized 18.2/9.1/72.7% rather than 25/12.5/62.5%, A3; traded prices at par "
+            f"whatever rho, A8; a new ring per rho value, A39), so its {user_count} pairs are neither our "
+            f"{n} nor our {b}; the hypotheses below are tested on the {b} behavioural pairs, the only ones "
+            f"where trading could have made a difference.")

@@ -45,7 +45,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import SweepConfigError
-from ..params import ModelParams, describe_errors
+from ..params import OMITTED_AT_DEFAULT, ModelParams, describe_errors
 from ..resources import outputs_dir, params_dir, shipped_sweep_file, shipped_sweeps
 from ..schema import GRID_AXES
 
@@ -420,6 +420,9 @@ def _resolve_model(raw: SweepConfig, lines: list[str]) -> dict[str, Any]:
     resolved = p.model_dump(mode="json")
     for key in list(RESERVED) + list(raw.grid):
         resolved.pop(key, None)
+    for key in OMITTED_AT_DEFAULT:  # later fields at their default: earlier sweeps keep their hash
+        if key in resolved and resolved[key] == ModelParams.model_fields[key].default:
+            del resolved[key]
     return resolved
 
 
