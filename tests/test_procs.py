@@ -74,9 +74,15 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 def start_sweep(out: Path, *extra: str, engine: str = "papermill") -> subprocess.Popen:
     cmd = [sys.executable, "-m", "bilancio_lite", "sweep", str(SMOKE), "--format", "csv", "--engine", engine,
            "--workers", "2", "--shard-size", "1", "--out", str(out), *extra]
-    # its own process group, like a shell job: SIGINT to the group is what Ctrl-C sends
+    # its own process group, like a shell job: SIGINT to the group is what Ctrl-C sends. A
+    # foreground job starts with SIGINT at its default; the test suite itself may not (a script run
+    # in the background with `&` ignores SIGINT, and Python keeps an inherited SIG_IGN), so reset it.
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_foreground_signals)
+
+
+def _foreground_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(cond, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
