@@ -8,6 +8,7 @@ test."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,11 @@ def _outcomes(run) -> list:
 
 
 # --- defaults: byte for byte the outputs of 6830021 --------------------------------------------
+@pytest.mark.skipif(
+    sys.version_info[:2] != (3, 11),
+    reason="the digests were computed by 6830021 on Python 3.11; from 3.12 on, sum() of floats is "
+           "compensated (Neumaier), so every version's outputs differ from 3.11's in the last bits "
+           "(same code, same seed: identical within one Python version)")
 def test_default_window_and_cash_are_byte_identical_to_6830021():
     """Every run table of both regimes, and the comparison row over its 6830021 columns, of 44
     pairs (smoke, plan024, invest, risk_priced, liquidity_aware samples)."""
