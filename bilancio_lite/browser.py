@@ -133,7 +133,7 @@ def check_pages(paths: list[str | os.PathLike], *, screenshot_dir: str | os.Path
     shots = Path(screenshot_dir) if screenshot_dir is not None else None
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="blk-chromium-", ignore_cleanup_errors=True) as profile:
+    with tempfile.TemporaryDirectory(prefix="bilancio-chromium-", ignore_cleanup_errors=True) as profile:
         # its own session: the browser's helper processes (renderers, GPU, zygote) end with it
         proc = subprocess.Popen([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                                  "--remote-debugging-port=0", "about:blank"],
