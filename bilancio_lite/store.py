@@ -482,13 +482,6 @@ def coerce_bools(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df
 
 
-def has_attribution_columns(path: str | os.PathLike) -> bool:
-    """Whether comparison.csv carries the §12 revert counts (a sweep with output.attribution on)."""
-    with open(path, encoding="utf-8") as fh:
-        header = fh.readline().rstrip("\n").split(",")
-    return schema.COMPARISON_ATTRIBUTION[0].name in header
-
-
 def with_revert_counts(comparison: pd.DataFrame, attribution: pd.DataFrame) -> pd.DataFrame:
     """comparison rows with the §12 columns appended: per pair, its harmed and rescued traders
     that revert under each intervention (0 for a pair without changed traders)."""
